@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from chatdirect import views
+
+admin.site.site_header = "ChatDirect administration"
+admin.site.site_title = "ChatDirect admin"
+admin.site.index_title = "Platform"
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("healthz", views.healthz, name="healthz"),
+    path("demo/", views.demo_site, name="demo-site"),
+    path("admin/", admin.site.urls),
+    path("portal/", include("portal.urls")),
+]

@@ -1,0 +1,25 @@
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from chatdirect.tenancy import SESSION_TENANT_KEY, tenant_view
+from tenants.selectors import cap_usage, membership_get
+
+
+@tenant_view()
+def overview(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/overview.html", {"usage": cap_usage(tenant=request.tenant)})
+
+
+@login_required
+@require_POST
+def tenant_switch(request: HttpRequest) -> HttpResponse:
+    try:
+        tenant_id = int(request.POST.get("tenant_id", ""))
+    except ValueError:
+        raise Http404 from None
+    if membership_get(user=request.user, tenant_id=tenant_id) is None:
+        raise Http404
+    request.session[SESSION_TENANT_KEY] = tenant_id
+    return redirect("portal:overview")
