@@ -37,35 +37,48 @@ REDACTED = "[redacted]"
 # Shorter strings cannot be provider keys, and redacting them would shred ordinary log lines.
 _MIN_SECRET_LENGTH = 4
 
-# Cheap gate: the overwhelming majority of log lines contain none of these, and one search is much
-# faster than running every pattern below.
-_TRIGGER = re.compile(r"sk-|AIza|bearer|basic|key|token|provided", re.IGNORECASE)
-
-# Each pattern keeps group 1 (a label worth keeping for debugging) and replaces the rest.
-_PATTERNS: tuple[re.Pattern[str], ...] = (
+# Each pattern keeps group 1 (a label worth keeping for debugging) and replaces the rest. Each comes
+# with lower-case needles, one of which any match must contain: plain substring tests on the
+# lowered line are far cheaper than a regex pass, and most log lines contain none of them.
+_PATTERNS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
     # OpenAI 401 text echoes part of whatever was sent, whatever its shape.
-    re.compile(r"(Incorrect API key provided:\s*)\S+?(?=[.,;]?(?:\s|$))"),
+    (
+        ("provided:",),
+        re.compile(r"(Incorrect API key provided:\s*)\S+?(?=[.,;]?(?:\s|$))"),
+    ),
     # Header values, in "name: value" lines and in dict/JSON reprs: 'x-api-key': 'value'.
-    re.compile(
-        r"""((?<![A-Za-z0-9_-])(?:x-goog-api-key|x-api-key|api-key|api_key|apikey)["']?"""
-        r"""\s*[:=]\s*["']?)[^\s"',&;}\]]+""",
-        re.IGNORECASE,
+    (
+        ("api-key", "api_key", "apikey"),
+        re.compile(
+            r"""((?<![A-Za-z0-9_-])(?:x-goog-api-key|x-api-key|api-key|api_key|apikey)["']?"""
+            r"""\s*[:=]\s*["']?)[^\s"',&;}\]]+""",
+            re.IGNORECASE,
+        ),
     ),
     # Query-string and keyword-style parameters: ?key=..., &access_token=..., key='...'.
-    re.compile(
-        r"""((?<![A-Za-z0-9_.-])(?:key|access_token|token)=["']?)[^\s"',&;#}\]]+""",
-        re.IGNORECASE,
+    (
+        ("key=", "token="),
+        re.compile(
+            r"""((?<![A-Za-z0-9_.-])(?:key|access_token|token)=["']?)[^\s"',&;#}\]]+""",
+            re.IGNORECASE,
+        ),
     ),
-    re.compile(r"((?<![A-Za-z0-9])Bearer\s+)[A-Za-z0-9._~+/=*-]+", re.IGNORECASE),
+    (
+        ("bearer",),
+        re.compile(r"((?<![A-Za-z0-9])Bearer\s+)[A-Za-z0-9._~+/=*-]+", re.IGNORECASE),
+    ),
     # "Basic" is also an English word; only a base64-looking credential after it is removed.
-    re.compile(r"((?<![A-Za-z0-9])Basic\s+)[A-Za-z0-9+/]{8,}={0,2}"),
+    (("basic",), re.compile(r"((?<![A-Za-z0-9])Basic\s+)[A-Za-z0-9+/]{8,}={0,2}")),
     # sk-, sk-ant-, sk-proj-, including masked echoes such as sk-abc***...wxyz. A bare short tail
     # without asterisks ("sk-learn") is a word, not a key.
-    re.compile(
-        r"()\bsk-(?:[A-Za-z0-9_-]{8,}[A-Za-z0-9_*-]*|[A-Za-z0-9_-]*\*[A-Za-z0-9_*-]*)"
-        r"(?:\.{3}[A-Za-z0-9_*-]+)?"
+    (
+        ("sk-",),
+        re.compile(
+            r"()\bsk-(?:[A-Za-z0-9_-]{8,}[A-Za-z0-9_*-]*|[A-Za-z0-9_-]*\*[A-Za-z0-9_*-]*)"
+            r"(?:\.{3}[A-Za-z0-9_*-]+)?"
+        ),
     ),
-    re.compile(r"()\bAIza[0-9A-Za-z_-]{10,}"),
+    (("aiza",), re.compile(r"()\bAIza[0-9A-Za-z_-]{10,}")),
 )
 _REPLACEMENT = r"\g<1>" + REDACTED
 
@@ -76,13 +89,13 @@ class _Registry:
     Reference-counted because two concurrent calls may use the same key and the first to finish
     must not unprotect the second. The lock is held only for dictionary updates, never across an
     await, so it is safe from threads and from asyncio tasks alike; readers take an immutable
-    snapshot (the compiled pattern) without locking.
+    snapshot (a tuple) without locking.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
-        self._pattern: re.Pattern[str] | None = None
+        self._snapshot: tuple[str, ...] = ()
 
     def add(self, secret: str) -> None:
         if not _is_worth_redacting(secret):
@@ -102,16 +115,12 @@ class _Registry:
             self._rebuild()
 
     def _rebuild(self) -> None:
-        if not self._counts:
-            self._pattern = None
-            return
         # Longest first so a key that contains another key is removed whole.
-        alternatives = sorted(self._counts, key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(s) for s in alternatives))
+        self._snapshot = tuple(sorted(self._counts, key=len, reverse=True))
 
     @property
-    def pattern(self) -> re.Pattern[str] | None:
-        return self._pattern
+    def snapshot(self) -> tuple[str, ...]:
+        return self._snapshot
 
     def __len__(self) -> int:
         return len(self._counts)
@@ -154,13 +163,13 @@ def redact(text: str, *secrets: str) -> str:
     for secret in secrets:
         if _is_worth_redacting(secret) and secret in text:
             text = text.replace(secret, REDACTED)
-    registered = _registry.pattern
-    if registered is not None:
-        text = registered.sub(REDACTED, text)
-    if _TRIGGER.search(text) is None:
-        return text
-    for pattern in _PATTERNS:
-        text = pattern.sub(_REPLACEMENT, text)
+    for secret in _registry.snapshot:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    lowered = text.lower()
+    for needles, pattern in _PATTERNS:
+        if any(needle in lowered for needle in needles):
+            text = pattern.sub(_REPLACEMENT, text)
     return text
 
 
@@ -180,7 +189,7 @@ class RedactingFilter(logging.Filter):
         except Exception:  # a broken format string must not hide the key in its args
             message = f"{record.msg!s} {record.args!r}"
         record.msg = redact(message)
-        record.args = None
+        record.args = ()
         if record.exc_info and not record.exc_text:
             record.exc_text = self._formatter.formatException(record.exc_info)
         if record.exc_text:

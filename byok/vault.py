@@ -90,6 +90,7 @@ __all__ = [
     "UnknownKeyId",
     "VaultConfigurationError",
     "VaultError",
+    "configured_keyring",
     "derivation_count",
     "derive_keys",
     "generate_keyring_entry",
@@ -267,7 +268,8 @@ def _keys_for(keyring: Keyring, key_id: str) -> tuple[bytes, bytes]:
 _settings_keyrings: dict[str, Keyring] = {}
 
 
-def _keyring_from_settings() -> Keyring:
+def configured_keyring() -> Keyring:
+    """The keyring in ``settings.CHATDIRECT_VAULT_KEYS``, parsed once per distinct value."""
     from django.conf import settings
 
     configured = getattr(settings, SETTING_NAME, None)
@@ -310,7 +312,7 @@ def seal(plaintext: str, *, tenant_id: int, provider: str, keyring: Keyring | No
     _check_binding(tenant_id, provider)
     if not isinstance(plaintext, str):
         raise TypeError("plaintext must be a str")
-    keyring = keyring if keyring is not None else _keyring_from_settings()
+    keyring = keyring if keyring is not None else configured_keyring()
     key_id = keyring.current_key_id
     enc_key, mac_key = _keys_for(keyring, key_id)
     iv = os.urandom(_IV_BYTES)
@@ -369,7 +371,7 @@ def open_sealed(
     """Verify and decrypt a record sealed for this tenant and provider."""
     _check_binding(tenant_id, provider)
     version, key_id, iv, ciphertext, tag = _parse_record(record)
-    keyring = keyring if keyring is not None else _keyring_from_settings()
+    keyring = keyring if keyring is not None else configured_keyring()
     enc_key, mac_key = _keys_for(keyring, key_id)
     expected = hmac.digest(
         mac_key,
@@ -396,6 +398,6 @@ def open_sealed(
 
 def reseal(record: str, *, tenant_id: int, provider: str, keyring: Keyring | None = None) -> str:
     """Re-encrypt a record under the keyring's current key id (fresh IV)."""
-    keyring = keyring if keyring is not None else _keyring_from_settings()
+    keyring = keyring if keyring is not None else configured_keyring()
     plaintext = open_sealed(record, tenant_id=tenant_id, provider=provider, keyring=keyring)
     return seal(plaintext, tenant_id=tenant_id, provider=provider, keyring=keyring)

@@ -22,3 +22,21 @@ class NotFound(ChatDirectError):
     """Not found."""
 
     code = "not_found"
+
+
+class InvalidProviderKey(ChatDirectError):
+    """The AI provider did not accept this API key."""
+
+    code = "invalid_provider_key"
+
+
+class ProviderQuotaExhausted(ChatDirectError):
+    """The AI provider accepted the key, but its account has no quota or credit left."""
+
+    code = "provider_quota_exhausted"
+
+
+class ProviderKeyCheckUnavailable(ChatDirectError):
+    """The AI provider could not be reached to check the key."""
+
+    code = "provider_key_check_unavailable"

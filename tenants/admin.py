@@ -5,6 +5,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.html import format_html
 
+from byok.admin import AdminKeyTenantMixin
 from tenants.models import ConversationCounter, Membership, Plan, Tenant
 from tenants.selectors import billing_period
 
@@ -47,7 +48,7 @@ class ConversationCounterInline(admin.TabularInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(AdminKeyTenantMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "plan",
