@@ -102,7 +102,11 @@ def compute_usage(
             },
         }
     if provider == "mistral":
-        return {"prompt_tokens": prompt, "completion_tokens": output, "total_tokens": prompt + output}
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": output,
+            "total_tokens": prompt + output,
+        }
     if provider == "google":
         usage = {
             "promptTokenCount": prompt,

@@ -1,0 +1,1 @@
+"""Test doubles for the services ChatDirect talks to (see ``provider_server``)."""
