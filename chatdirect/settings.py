@@ -109,6 +109,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Async views and worker threads share the file; wait for the write lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# Request threads under ASGI come and go, so their connections are not kept (CONN_MAX_AGE 0); the
+# chat path's own database threads keep theirs (chatdirect/asyncdb.py).
+CHATDIRECT_DB_THREADS = env.int("CHATDIRECT_DB_THREADS", default=8)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -127,13 +130,24 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_URL = "memory://localhost/"
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
+# Consumption rollups: "yesterday and today" in every tenant's time zone, recomputed hourly.
+CELERY_BEAT_SCHEDULE["consumption-rollup-recent"] = {
+    "task": "consumption.rollup_recent_usage",
+    "schedule": 3600.0,
+}
+CELERY_BEAT_SCHEDULE["consumption-usd-cad-rate"] = {
+    "task": "consumption.fetch_usd_cad_rate",
+    "schedule": 6 * 3600.0,
+}
+# Used for CAD figures until an admin (or the Bank of Canada task) stores a rate for a day.
+CHATDIRECT_DEFAULT_USD_CAD = env.str("CHATDIRECT_DEFAULT_USD_CAD", default="1.38")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -183,6 +197,8 @@ CHATDIRECT_PROVIDER_BASE_URLS = {
 }
 CHATDIRECT_PROVIDER_CONNECT_TIMEOUT = env.float("CHATDIRECT_PROVIDER_CONNECT_TIMEOUT", default=5.0)
 CHATDIRECT_PROVIDER_READ_TIMEOUT = env.float("CHATDIRECT_PROVIDER_READ_TIMEOUT", default=60.0)
+# ChatDirect's one retry policy for provider calls (SDK retries are off).
+CHATDIRECT_PROVIDER_RETRY = {"max_attempts": 3, "base_delay": 0.25, "max_delay": 4.0}
 # Pooled platform keys, from the providers' conventional variable names.
 CHATDIRECT_PLATFORM_KEYS = {
     "anthropic": env.str("ANTHROPIC_API_KEY", default=""),
@@ -190,6 +206,27 @@ CHATDIRECT_PLATFORM_KEYS = {
     "google": env.str("GEMINI_API_KEY", default=""),
     "mistral": env.str("MISTRAL_API_KEY", default=""),
 }
+
+# The platform's provider:model per plan name ("default" for plans not listed). Starter plans may
+# not use premium models; Pro and above default to Claude Haiku 4.5 (the product brief).
+CHATDIRECT_PLATFORM_MODELS = env.dict(
+    "CHATDIRECT_PLATFORM_MODELS",
+    default={"Starter": "openai:gpt-4o-mini", "default": "anthropic:claude-haiku-4-5"},
+)
+# Visitor-facing limits of the widget API.
+CHATDIRECT_MESSAGE_MAX_CHARS = env.int("CHATDIRECT_MESSAGE_MAX_CHARS", default=2000)
+CHATDIRECT_RATE_LIMITS = {
+    # name: (requests, per seconds)
+    "visitor": (20, 60),
+    "ip": (60, 60),
+    "tenant": (6000, 60),
+    "session": (30, 60),
+}
+CHATDIRECT_CONVERSATION_IDLE_MINUTES = 30
+
+# Error pages and error e-mails hide key-shaped values even with DEBUG on (Django's stock filter
+# ignores sensitive_variables while DEBUG is on).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "byok.error_reports.KeySafeExceptionReporterFilter"
 
 # Every handler gets the redaction filter: a provider key must not reach any log line at any level.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

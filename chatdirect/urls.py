@@ -12,5 +12,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("demo/", views.demo_site, name="demo-site"),
     path("admin/", admin.site.urls),
+    path("api/widget/v1/", include("conversations.urls")),
+    path("portal/consumption/", include("consumption.urls")),
     path("portal/", include("portal.urls")),
 ]

@@ -72,3 +72,10 @@ def membership_get(*, user, tenant_id: int) -> Membership | None:
 
 def tenant_get_by_widget_id(*, widget_id: str) -> Tenant | None:
     return Tenant.objects.select_related("plan").filter(widget_id=widget_id, is_active=True).first()
+
+
+def plan_list() -> list:
+    """Every plan, cheapest first, for the portal's plan comparison."""
+    from tenants.models import Plan
+
+    return list(Plan.objects.order_by("sort_order", "monthly_price"))

@@ -117,3 +117,12 @@ def user_create(*, username: str, email: str, password: str, is_superuser: bool 
     if is_superuser:
         return User.objects.create_superuser(username=username, email=email, password=password)
     return User.objects.create_user(username=username, email=email, password=password)
+
+
+@transaction.atomic
+def tenant_widget_update(*, tenant: Tenant, allowed_origins: list[str]) -> Tenant:
+    # Origins compare exactly against the browser's Origin header: no trailing slash, lower case.
+    tenant.allowed_origins = sorted({origin.strip().rstrip("/").lower() for origin in allowed_origins if origin.strip()})
+    tenant.full_clean()
+    tenant.save(update_fields=["allowed_origins", "updated"])
+    return tenant

@@ -13,16 +13,59 @@ pytest_plugins = ["tests.fakes.fixtures"] if _FAKES.exists() else []
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+HAS_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+HAS_REDIS = bool(os.environ.get("REDIS_URL"))
+
+
 def pytest_collection_modifyitems(config, items):
-    # Concurrency guarantees are only meaningful on PostgreSQL. Locally on SQLite those tests skip;
-    # in CI a skip would hide a missing database, so there they must run.
-    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+    # Concurrency guarantees are only meaningful on PostgreSQL, and the real worker and channel
+    # layer need Redis. Locally without them those tests skip; in CI a skip would hide a missing
+    # service, so there they must run.
+    for marker, available, variable in (
+        ("postgres", HAS_POSTGRES, "DATABASE_URL=postgres://…"),
+        ("redis", HAS_REDIS, "REDIS_URL=redis://…"),
+    ):
+        if available:
+            continue
+        needing = [item for item in items if marker in item.keywords]
+        if needing and IN_CI:
+            raise pytest.UsageError(f"CI must run the {marker} tests: set {variable}")
+        for item in needing:
+            item.add_marker(pytest.mark.skip(reason=f"needs {marker}: set {variable}"))
+
+
+@pytest.fixture(autouse=True)
+def celery_eager(request):
+    """Tasks run in-process unless a test is about the real worker (marked redis)."""
+    from chatdirect.celery import app
+
+    if "redis" in request.keywords:
+        yield
         return
-    needs_postgres = [item for item in items if "postgres" in item.keywords]
-    if needs_postgres and IN_CI:
-        raise pytest.UsageError("CI must run the PostgreSQL tests: set DATABASE_URL=postgres://…")
-    for item in needs_postgres:
-        item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture(autouse=True)
+def cache_cleared():
+    """Rate-limit windows and cached values must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def db_threads_closed_at_end(django_db_setup, django_db_blocker):
+    """The chat path's database threads keep connections; close them before the test database
+    is dropped (PostgreSQL refuses to drop a database that has sessions)."""
+    yield
+    from chatdirect.asyncdb import db_threads_close
+
+    with django_db_blocker.unblock():
+        db_threads_close()
 
 
 @pytest.fixture

@@ -1,0 +1,115 @@
+"""Reads for conversations. Every selector takes the tenant and filters on it itself."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from conversations.models import AIModel, BotIdentity, Conversation, Message
+from tenants.models import Tenant
+
+
+def bot_identity_get(*, tenant: Tenant) -> BotIdentity:
+    """The tenant's bot identity; an unsaved default when the tenant never edited it."""
+    identity = BotIdentity.objects.filter(tenant=tenant).first()
+    return identity or BotIdentity(tenant=tenant)
+
+
+def conversation_list(
+    *, tenant: Tenant, status: str | None = None, search: str | None = None
+) -> QuerySet[Conversation]:
+    conversations = (
+        Conversation.objects.filter(tenant=tenant)
+        .select_related("visitor", "assigned_agent")
+        .annotate(message_count=Count("messages"))
+        .order_by("-last_activity")
+    )
+    if status:
+        conversations = conversations.filter(status=status)
+    if search:
+        conversations = conversations.filter(
+            Q(visitor__name__icontains=search)
+            | Q(visitor__email__icontains=search)
+            | Q(messages__text__icontains=search)
+        ).distinct()
+    return conversations
+
+
+def conversation_get(*, tenant: Tenant, conversation_id) -> Conversation:
+    """One conversation of this tenant; 404 alike for missing and for another tenant's."""
+    conversation = (
+        Conversation.objects.filter(tenant=tenant, public_id=conversation_id)
+        .select_related("visitor", "assigned_agent")
+        .first()
+        if _is_uuid(conversation_id)
+        else None
+    )
+    if conversation is None:
+        raise Http404("No such conversation.")
+    return conversation
+
+
+def message_list(*, conversation: Conversation, after_id: int | None = None) -> QuerySet[Message]:
+    messages = Message.objects.filter(tenant_id=conversation.tenant_id, conversation=conversation)
+    if after_id is not None:
+        messages = messages.filter(id__gt=after_id)
+    return messages.order_by("id")
+
+
+def model_catalog(*, provider: str | None = None, premium_allowed: bool = True) -> QuerySet[AIModel]:
+    models = AIModel.objects.filter(active=True).exclude(provider="demo")
+    if provider:
+        models = models.filter(provider=provider)
+    if not premium_allowed:
+        models = models.filter(tier=AIModel.Tier.STANDARD)
+    return models
+
+
+def _is_uuid(value) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+# The Pro plan's default model (DESIGN.md); preselected for a new key wherever the plan allows it.
+DEFAULT_MODEL = ("anthropic", "claude-haiku-4-5")
+
+
+def model_default(*, catalog: list[AIModel]) -> AIModel | None:
+    """The model to preselect among `catalog` (already filtered for the plan)."""
+    preferred = [m for m in catalog if (m.provider, m.model_id) == DEFAULT_MODEL]
+    return (preferred or catalog or [None])[0]
+
+
+def conversation_list_for_portal(
+    *, tenant: Tenant, status: str | None = None, search: str | None = None
+) -> QuerySet[Conversation]:
+    """The portal's list: `conversation_list` plus the provider and model of the latest reply.
+
+    The message count is a subquery rather than a join so that a search, which joins messages,
+    cannot multiply it.
+    """
+    from django.db.models import IntegerField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    replies = Message.objects.filter(tenant=tenant, conversation=OuterRef("pk")).exclude(
+        provider=""
+    )
+    message_totals = (
+        Message.objects.filter(tenant=tenant, conversation=OuterRef("pk"))
+        .order_by()
+        .values("conversation")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return conversation_list(tenant=tenant, status=status, search=search).annotate(
+        reply_provider=Subquery(replies.order_by("-id").values("provider")[:1]),
+        reply_model=Subquery(replies.order_by("-id").values("model")[:1]),
+        messages_total=Coalesce(
+            Subquery(message_totals, output_field=IntegerField()), 0
+        ),
+    )

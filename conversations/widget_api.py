@@ -1,0 +1,245 @@
+"""The widget's HTTP API (JSON; server-sent events for streamed replies).
+
+Async views without DRF: DRF's views are sync, and this path must not hold a worker while a provider
+thinks. Each view parses, authorizes (tenant by widget id or visitor token, origin against the
+tenant's allowed origins), rate-limits, then calls one service or selector.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from chatdirect.asyncdb import in_db_thread
+from chatdirect.ratelimit import rate_limit_hit
+from conversations import widget_selectors
+from conversations.models import Message
+from conversations.services.engine import ReplyDelta, ReplyFinished, message_handle
+from conversations.services.visitors import visitor_session_start
+from conversations.visitor_tokens import visitor_token_make, visitor_token_read
+
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, Accept"
+
+
+def _error(status: int, code: str, message: str, **extra) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, **extra}}, status=status)
+
+
+def request_origin(request: HttpRequest) -> str:
+    """The browser's Origin; Chrome omits it on same-origin GETs, where the Referer serves."""
+    origin = request.headers.get("Origin", "")
+    if origin and origin != "null":
+        return origin.lower().rstrip("/")
+    referer = request.headers.get("Referer", "")
+    scheme, _, rest = referer.partition("://")
+    if scheme in ("http", "https") and rest:
+        return f"{scheme}://{rest.split('/', 1)[0]}".lower()
+    return ""
+
+
+def origin_allowed(*, origin: str, allowed_origins: list[str]) -> bool:
+    return bool(origin) and origin in {o.lower().rstrip("/") for o in allowed_origins}
+
+
+def _with_cors(response: HttpResponse, origin: str) -> HttpResponse:
+    response["Access-Control-Allow-Origin"] = origin
+    response["Vary"] = "Origin"
+    return response
+
+
+def widget_endpoint(view: Callable[..., Awaitable[HttpResponse]]):
+    """CORS preflight, JSON parsing and the origin check shared by every widget endpoint.
+
+    The preflight cannot name a tenant, so it is answered for any origin; the real request is then
+    refused unless its origin is one of the tenant's allowed origins (the view resolves the tenant
+    and calls `allowed`).
+    """
+
+    @csrf_exempt
+    @wraps(view)
+    async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        origin = request_origin(request)
+        if request.method == "OPTIONS":
+            response = HttpResponse(status=204)
+            response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
+            response["Access-Control-Max-Age"] = "600"
+            return _with_cors(response, origin or "*")
+        client_ip = request.META.get("REMOTE_ADDR", "")
+        retry_after = await rate_limit_hit(scope="ip", identity=client_ip)
+        if retry_after:
+            return _with_cors(_rate_limited(retry_after), origin)
+        # CORS headers go on refusals too, so the widget can read the reason and show it.
+        return _with_cors(await view(request, origin, *args, **kwargs), origin)
+
+    return wrapper
+
+
+def _rate_limited(retry_after: int) -> JsonResponse:
+    response = _error(
+        429,
+        "rate_limited",
+        "You're sending messages too quickly. Please wait a moment and try again.",
+        retry_after=retry_after,
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _origin_refused() -> JsonResponse:
+    return _error(403, "origin_not_allowed", "This website is not allowed to use this chat.")
+
+
+def _json_body(request: HttpRequest) -> dict | None:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+async def _visitor_from_request(request: HttpRequest):
+    authorization = request.headers.get("Authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    identity = visitor_token_read(token.strip()) if scheme.lower() == "bearer" else None
+    if identity is None:
+        return None
+    tenant_id, visitor_public_id = identity
+    return await in_db_thread(widget_selectors.visitor_for_token)(
+        tenant_id=tenant_id, visitor_public_id=visitor_public_id
+    )
+
+
+@widget_endpoint
+async def sessions(request: HttpRequest, origin: str) -> HttpResponse:
+    if request.method != "POST":
+        return _error(405, "method_not_allowed", "Use POST.")
+    body = _json_body(request)
+    if body is None or not isinstance(body.get("widget_id"), str):
+        return _error(400, "bad_request", 'Send JSON like {"widget_id": "wgt_…"}.')
+    tenant = await in_db_thread(widget_selectors.tenant_for_widget)(widget_id=body["widget_id"])
+    if tenant is None:
+        return _error(404, "unknown_widget", "No chat is configured for this widget id.")
+    if not origin_allowed(origin=origin, allowed_origins=tenant.allowed_origins):
+        return _origin_refused()
+    retry_after = await rate_limit_hit(scope="session", identity=request.META.get("REMOTE_ADDR", ""))
+    if retry_after:
+        return _rate_limited(retry_after)
+    token = body.get("visitor_token")
+    resumed = None
+    if isinstance(token, str):
+        identity = visitor_token_read(token)
+        if identity and identity[0] == tenant.pk:
+            resumed = identity[1]
+    session = await in_db_thread(visitor_session_start)(
+        tenant=tenant, visitor_public_id=resumed, locale=str(body.get("locale", ""))[:8]
+    )
+    return JsonResponse(
+        {
+            "visitor_token": visitor_token_make(
+                tenant_id=tenant.pk, visitor_public_id=session.visitor.public_id
+            ),
+            "greeting": session.identity.greeting,
+            "mode": tenant.chat_mode,
+            "locale": session.locale,
+            "bot": {
+                "name": session.identity.name,
+                "avatar_url": session.identity.avatar_url,
+                "accent_color": session.identity.accent_color,
+            },
+            "resumed": session.resumed,
+        },
+        status=201 if not session.resumed else 200,
+    )
+
+
+@widget_endpoint
+async def messages(request: HttpRequest, origin: str) -> HttpResponse:
+    visitor = await _visitor_from_request(request)
+    if visitor is None:
+        return _error(401, "invalid_visitor_token", "Start a session first: the visitor token is missing or invalid.")
+    tenant = visitor.tenant
+    if not origin_allowed(origin=origin, allowed_origins=tenant.allowed_origins):
+        return _origin_refused()
+    if request.method == "GET":
+        return await _messages_list(request, visitor)
+    if request.method != "POST":
+        return _error(405, "method_not_allowed", "Use GET or POST.")
+    return await _message_post(request, visitor)
+
+
+async def _messages_list(request: HttpRequest, visitor) -> HttpResponse:
+    try:
+        after = int(request.GET.get("after", "0"))
+    except ValueError:
+        return _error(400, "bad_request", "`after` must be a message id (an integer).")
+    rows = await in_db_thread(widget_selectors.visitor_messages_after)(visitor=visitor, after_id=after)
+    return JsonResponse({"messages": [message_json(m) for m in rows]})
+
+
+async def _message_post(request: HttpRequest, visitor) -> HttpResponse:
+    body = _json_body(request)
+    text = body.get("text") if body else None
+    if not isinstance(text, str) or not text.strip():
+        return _error(400, "bad_request", 'Send JSON like {"text": "Hello"}.')
+    limit = settings.CHATDIRECT_MESSAGE_MAX_CHARS
+    if len(text) > limit:
+        return _error(413, "message_too_long", f"Messages can be at most {limit} characters.", max_chars=limit)
+    for scope, identity in (("visitor", str(visitor.public_id)), ("tenant", str(visitor.tenant_id))):
+        retry_after = await rate_limit_hit(scope=scope, identity=identity)
+        if retry_after:
+            return _rate_limited(retry_after)
+    client_message_id = str(body.get("client_message_id") or "")[:64]
+    events = message_handle(
+        tenant=visitor.tenant, visitor=visitor, text=text.strip(), client_message_id=client_message_id
+    )
+    if "text/event-stream" in request.headers.get("Accept", ""):
+        response = StreamingHttpResponse(_sse(events), content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response
+    finished = None
+    async for event in events:
+        if isinstance(event, ReplyFinished):
+            finished = event
+    return JsonResponse(outcome_json(finished))
+
+
+async def _sse(events: AsyncIterator) -> AsyncIterator[bytes]:
+    async for event in events:
+        if isinstance(event, ReplyDelta):
+            yield _sse_frame("delta", {"text": event.text})
+        elif isinstance(event, ReplyFinished):
+            yield _sse_frame("done", outcome_json(event))
+        else:
+            yield _sse_frame(
+                "message",
+                {"conversation_id": str(event.conversation.public_id), "message": message_json(event.message)},
+            )
+
+
+def _sse_frame(event: str, data: dict) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+def message_json(message: Message) -> dict:
+    return {
+        "id": message.id,
+        "text": message.text,
+        "author": message.author,
+        "created": message.created.isoformat(),
+    }
+
+
+def outcome_json(finished: ReplyFinished) -> dict:
+    return {
+        "conversation_id": str(finished.conversation.public_id),
+        "message": message_json(finished.visitor_message),
+        "status": finished.status,
+        "reply": message_json(finished.reply) if finished.reply else None,
+    }
