@@ -7,7 +7,6 @@ theirs and of everything they call (the vault included).
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from chatdirect.errors import (
     ProviderKeyCheckUnavailable,
     ProviderQuotaExhausted,
 )
+from conversations.selectors import model_check_selectable
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -36,20 +36,14 @@ _STATUS_DETAIL_LIMIT = 300
 _HINT_MIN_LENGTH = 12
 # Longest first: "sk-ant-" must win over "sk-".
 _KEY_PREFIXES = ("sk-ant-", "sk-proj-", "sk-svcacct-", "sk-admin-", "sk-", "AIza")
-_REGISTRY_MODULE = "conversations.providers.registry"
 # Printable ASCII without spaces: every provider's keys fit, and it catches pasted quotes or
 # newlines before a provider call is spent on them.
 _KEY_SHAPE = re.compile(r"[\x21-\x7e]{8,512}")
-_EXPECTED_PREFIX = {
-    Provider.ANTHROPIC: "sk-ant-",
-    Provider.OPENAI: "sk-",
-    Provider.GOOGLE: "AIza",
-}
 
 
 @dataclass(frozen=True)
 class KeyVerdict:
-    """Outcome of checking a key with its provider (or, without the adapters, by its shape)."""
+    """Outcome of checking a key with its provider (or of refusing it by its shape first)."""
 
     status: str  # a ProviderCredential.Status value
     message: str
@@ -102,19 +96,13 @@ def _audit(
 
 @sensitive_variables()
 def credential_check(*, provider: str, model: str, api_key: str) -> KeyVerdict:
-    """Ask the provider whether the key works, with one cheap authenticated call.
-
-    Until the provider adapters are installed this falls back to a shape check and says so: the
-    credential is then saved as ``unverified``.
-    """
+    """Ask the provider whether the key works, with one cheap authenticated call."""
     if not _KEY_SHAPE.fullmatch(api_key):
         return KeyVerdict(
             ProviderCredential.Status.INVALID,
             "This does not look like an API key: paste the whole key, without spaces or quotes.",
             checked_with_provider=False,
         )
-    if importlib.util.find_spec(_REGISTRY_MODULE) is None:
-        return _shape_check(provider=provider, api_key=api_key)
     from conversations.providers.registry import get_adapter
 
     adapter = get_adapter(provider)
@@ -128,23 +116,6 @@ def credential_check(*, provider: str, model: str, api_key: str) -> KeyVerdict:
         "unreachable": ProviderCredential.Status.UNREACHABLE,
     }[check.status]
     return KeyVerdict(status, _scrubbed(check.message, api_key), checked_with_provider=True)
-
-
-@sensitive_variables()
-def _shape_check(*, provider: str, api_key: str) -> KeyVerdict:
-    expected = _EXPECTED_PREFIX.get(provider)
-    if expected and not api_key.startswith(expected):
-        label = Provider(provider).label
-        return KeyVerdict(
-            ProviderCredential.Status.INVALID,
-            f"{label} API keys start with {expected!r}; check that the key matches the provider.",
-            checked_with_provider=False,
-        )
-    return KeyVerdict(
-        ProviderCredential.Status.UNVERIFIED,
-        "Format looks right; not yet checked with the provider.",
-        checked_with_provider=False,
-    )
 
 
 def _refusal(verdict: KeyVerdict, *, provider: str) -> Exception:
@@ -182,6 +153,13 @@ def credential_set(
     """
     source, provider = KeySource(source).value, Provider(provider).value
     api_key, model = api_key.strip(), model.strip()
+    # Admins may give any catalog model; clients only what their plan includes.
+    model_check_selectable(
+        tenant=tenant,
+        provider=provider,
+        model=model,
+        premium_allowed=source == KeySource.ADMIN or tenant.plan.premium_models,
+    )
     hint = key_hint(api_key)
     verdict = credential_check(provider=provider, model=model, api_key=api_key)
     if verdict.status not in (

@@ -40,3 +40,9 @@ class ProviderKeyCheckUnavailable(ChatDirectError):
     """The AI provider could not be reached to check the key."""
 
     code = "provider_key_check_unavailable"
+
+
+class ModelNotAllowed(ChatDirectError):
+    """This model cannot be selected: it is not in the catalog, or the plan excludes it."""
+
+    code = "model_not_allowed"

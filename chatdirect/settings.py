@@ -215,12 +215,15 @@ CHATDIRECT_PLATFORM_MODELS = env.dict(
 )
 # Visitor-facing limits of the widget API.
 CHATDIRECT_MESSAGE_MAX_CHARS = env.int("CHATDIRECT_MESSAGE_MAX_CHARS", default=2000)
+# "requests/seconds" per visitor, per client IP, per tenant, and for starting widget sessions per IP.
 CHATDIRECT_RATE_LIMITS = {
-    # name: (requests, per seconds)
-    "visitor": (20, 60),
-    "ip": (60, 60),
-    "tenant": (6000, 60),
-    "session": (30, 60),
+    scope: tuple(int(n) for n in env.str(f"CHATDIRECT_RATE_LIMIT_{scope.upper()}", default=default).split("/"))
+    for scope, default in {
+        "visitor": "20/60",
+        "ip": "120/60",
+        "tenant": "6000/60",
+        "session": "30/60",
+    }.items()
 }
 CHATDIRECT_CONVERSATION_IDLE_MINUTES = 30
 
@@ -255,7 +258,10 @@ LOGGING = {
             "level": "ERROR",
             "propagate": False,
         },
+        # The SDKs' HTTP clients log every request at INFO; keep the logs about our own events.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+        "httpcore2": {"level": "WARNING"},
     },
 }

@@ -56,7 +56,9 @@ def message_list(*, conversation: Conversation, after_id: int | None = None) -> 
     return messages.order_by("id")
 
 
-def model_catalog(*, provider: str | None = None, premium_allowed: bool = True) -> QuerySet[AIModel]:
+def model_catalog(
+    *, provider: str | None = None, premium_allowed: bool = True
+) -> QuerySet[AIModel]:
     models = AIModel.objects.filter(active=True).exclude(provider="demo")
     if provider:
         models = models.filter(provider=provider)
@@ -109,7 +111,21 @@ def conversation_list_for_portal(
     return conversation_list(tenant=tenant, status=status, search=search).annotate(
         reply_provider=Subquery(replies.order_by("-id").values("provider")[:1]),
         reply_model=Subquery(replies.order_by("-id").values("model")[:1]),
-        messages_total=Coalesce(
-            Subquery(message_totals, output_field=IntegerField()), 0
-        ),
+        messages_total=Coalesce(Subquery(message_totals, output_field=IntegerField()), 0),
     )
+
+
+def model_check_selectable(
+    *, tenant: Tenant, provider: str, model: str, premium_allowed: bool
+) -> None:
+    """Raise ModelNotAllowed unless the catalog offers `model` for `provider` to this tenant."""
+    from chatdirect.errors import ModelNotAllowed
+
+    entry = AIModel.objects.filter(provider=provider, model_id=model, active=True).first()
+    if entry is None:
+        raise ModelNotAllowed(f"{model!r} is not an available {provider} model.")
+    if entry.tier == AIModel.Tier.PREMIUM and not premium_allowed:
+        raise ModelNotAllowed(
+            f"{entry.display_name} is a premium model; the {tenant.plan.name} plan includes "
+            "standard models only. Choose another model or upgrade the plan."
+        )

@@ -62,10 +62,17 @@ def db_threads_closed_at_end(django_db_setup, django_db_blocker):
     """The chat path's database threads keep connections; close them before the test database
     is dropped (PostgreSQL refuses to drop a database that has sessions)."""
     yield
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
     from chatdirect.asyncdb import db_threads_close
 
     with django_db_blocker.unblock():
         db_threads_close()
+        # Async tests' ORM calls (acount, aget, …) run on asgiref's shared sync thread.
+        asyncio.run(sync_to_async(connections.close_all)())
 
 
 @pytest.fixture

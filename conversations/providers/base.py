@@ -277,7 +277,9 @@ class _ClientTimeoutsAsyncClient(httpx2.AsyncClient):
         return super().build_request(*args, **kwargs)
 
 
-_LIMITS = httpx2.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
+# Sized for hundreds of replies in flight per process: a slow provider holds a connection for the
+# whole reply, and a pool wait would add to the visitor's wait.
+_LIMITS = httpx2.Limits(max_connections=1024, max_keepalive_connections=128, keepalive_expiry=30.0)
 
 
 class ConnectionPools:

@@ -132,7 +132,7 @@ def test_switching_provider_needs_the_new_providers_key(admin_client, tenant, pr
         actor=superuser,
     )
 
-    response = _post(admin_client, tenant, admin_key_provider="openai", admin_key_model="gpt-4.1")
+    response = _post(admin_client, tenant, admin_key_provider="openai", admin_key_model="gpt-4o")
 
     assert "A new provider needs its own API key" in response.content.decode()
     assert ProviderCredential.objects.get().provider == "anthropic"
@@ -141,7 +141,7 @@ def test_switching_provider_needs_the_new_providers_key(admin_client, tenant, pr
         admin_client,
         tenant,
         admin_key_provider="openai",
-        admin_key_model="gpt-4.1",
+        admin_key_model="gpt-4o",
         admin_key=OPENAI_KEY,
     )
     assert ProviderCredential.objects.get().provider == "openai"

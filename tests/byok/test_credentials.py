@@ -45,7 +45,7 @@ def _set(tenant, actor, *, source="client", provider="anthropic", key=ANTHROPIC_
         tenant=tenant,
         source=source,
         provider=provider,
-        model=model or {"anthropic": "claude-haiku-4-5", "openai": "gpt-4.1-mini"}[provider],
+        model=model or {"anthropic": "claude-haiku-4-5", "openai": "gpt-4o-mini"}[provider],
         api_key=key,
         actor=actor,
     )
@@ -105,7 +105,7 @@ def test_replacing_updates_the_single_row_and_audits_the_replacement(providers, 
     second.refresh_from_db()
     assert (second.provider, second.model, second.hint) == (
         "openai",
-        "gpt-4.1-mini",
+        "gpt-4o-mini",
         "sk-proj-…wxyz",
     )
     with credential_reveal_for_call(credential=second) as api_key:
@@ -138,7 +138,7 @@ def test_database_refuses_a_second_credential_for_the_same_source(providers, ten
             tenant=tenant,
             source=credential.source,
             provider="openai",
-            model="gpt-4.1",
+            model="gpt-4o",
             sealed_key=credential.sealed_key,
             hint="x",
         )
