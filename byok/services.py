@@ -48,6 +48,8 @@ class KeyVerdict:
     status: str  # a ProviderCredential.Status value
     message: str
     checked_with_provider: bool
+    # The provider's finer verdict ("permission_denied": the key works but not for this model).
+    reason: str = ""
 
 
 @dataclass
@@ -115,11 +117,22 @@ def credential_check(*, provider: str, model: str, api_key: str) -> KeyVerdict:
         "quota_exhausted": ProviderCredential.Status.QUOTA_EXHAUSTED,
         "unreachable": ProviderCredential.Status.UNREACHABLE,
     }[check.status]
-    return KeyVerdict(status, _scrubbed(check.message, api_key), checked_with_provider=True)
+    return KeyVerdict(
+        status, _scrubbed(check.message, api_key), checked_with_provider=True, reason=check.status
+    )
 
 
-def _refusal(verdict: KeyVerdict, *, provider: str) -> Exception:
+def _refusal(verdict: KeyVerdict, *, provider: str, model: str) -> Exception:
     label = Provider(provider).label
+    # Adapter messages read "<summary> Details: <the provider's words>"; the summary is ours to say.
+    _, _, details = verdict.message.partition("Details: ")
+    said = f" {label} said: {details.strip()}" if details.strip() else ""
+    if verdict.reason == "permission_denied":
+        return InvalidProviderKey(
+            f"{label} accepted this key, but it may not use the model {model}. Choose another "
+            f"model, or enable this one for the key in your {label} account.{said}",
+            provider=provider,
+        )
     if verdict.status == ProviderCredential.Status.QUOTA_EXHAUSTED:
         return ProviderQuotaExhausted(
             f"{label} accepted this key, but its account has no quota or credit left. Add credit "
@@ -132,7 +145,13 @@ def _refusal(verdict: KeyVerdict, *, provider: str) -> Exception:
             "minute.",
             provider=provider,
         )
-    return InvalidProviderKey(f"{label} did not accept this API key. {verdict.message}".strip())
+    if not verdict.checked_with_provider:
+        return InvalidProviderKey(verdict.message, provider=provider)
+    return InvalidProviderKey(
+        f"{label} did not accept this API key. Check that you copied the whole key and that it "
+        f"has not been revoked.{said}",
+        provider=provider,
+    )
 
 
 @sensitive_variables()
@@ -175,7 +194,7 @@ def credential_set(
             actor=actor,
             detail=f"{verdict.status}: {verdict.message}",
         )
-        raise _refusal(verdict, provider=provider)
+        raise _refusal(verdict, provider=provider, model=model)
 
     sealed = vault.seal(api_key, tenant_id=tenant.pk, provider=provider)
     now = timezone.now()
