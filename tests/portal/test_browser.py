@@ -139,7 +139,7 @@ def test_an_invalid_key_shows_the_providers_problem_in_plain_words(live_server, 
 
         alert = section.get_by_role("alert")
         expect(alert).to_contain_text("Anthropic did not accept this API key")
-        expect(alert).to_contain_text("rejected the API key")
+        expect(alert).to_contain_text("Check that you copied the whole key")
         expect(section.get_by_label("API key")).to_have_value("")
 
     assert not ProviderCredential.objects.exists()
