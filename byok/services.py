@@ -7,12 +7,12 @@ theirs and of everything they call (the vault included).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -105,11 +105,21 @@ def credential_check(*, provider: str, model: str, api_key: str) -> KeyVerdict:
             "This does not look like an API key: paste the whole key, without spaces or quotes.",
             checked_with_provider=False,
         )
-    from conversations.providers.registry import get_adapter
+    from conversations.providers.registry import close_pools, get_adapter
 
     adapter = get_adapter(provider)
+
+    async def validate():
+        try:
+            return await adapter.validate_key(api_key, model)
+        finally:
+            await close_pools()
+
+    # A loop of its own, not async_to_sync: called from a sync view under ASGI, async_to_sync
+    # would run this on the server's loop, whose shared connection pool close_pools must not
+    # close under the chats in flight. Key checks are rare; a fresh connection is fine.
     with secret_registered(api_key):
-        check = async_to_sync(adapter.validate_key)(api_key, model)
+        check = asyncio.run(validate())
     status = {
         "valid": ProviderCredential.Status.VALID,
         "invalid": ProviderCredential.Status.INVALID,
