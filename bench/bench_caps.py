@@ -55,9 +55,13 @@ def main() -> None:
     counter = ConversationCounter.objects.get(tenant=tenant)
     assert counter.platform_conversations == total + 1, "lost or extra reservations"
     latencies.sort()
-    print(f"caps: PostgreSQL {connection.pg_version // 10000}, {THREADS} threads, {SECONDS:.0f} s, one tenant")
+    print(
+        f"caps: PostgreSQL {connection.pg_version // 10000}, {THREADS} threads, {SECONDS:.0f} s, one tenant"
+    )
     print(f"  reservations/s      {total / SECONDS:10.0f}")
-    print(f"  latency p50 / p95   {statistics.median(latencies) * 1000:7.2f} ms / {latencies[int(len(latencies) * 0.95)] * 1000:.2f} ms")
+    print(
+        f"  latency p50 / p95   {statistics.median(latencies) * 1000:7.2f} ms / {latencies[int(len(latencies) * 0.95)] * 1000:.2f} ms"
+    )
     print(f"  counter exact       {counter.platform_conversations} = {total} + 1")
     tenant.delete()
 

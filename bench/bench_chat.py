@@ -54,7 +54,15 @@ def _wait_for(url: str, seconds: float = 30) -> None:
 def _start_fake(latency: float) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.provider_server", "--port", str(port), "--latency", str(latency)],
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.provider_server",
+            "--port",
+            str(port),
+            "--latency",
+            str(latency),
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
@@ -82,9 +90,23 @@ def _start_app(fake_port: int) -> tuple[subprocess.Popen, int]:
     }
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", "chatdirect.asgi:application",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-            "--no-access-log", "--backlog", "4096", "--loop", "uvloop", "--http", "httptools",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "chatdirect.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--backlog",
+            "4096",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
         ],
         cwd=ROOT,
         env=env,
@@ -95,7 +117,8 @@ def _start_app(fake_port: int) -> tuple[subprocess.Popen, int]:
 
 def _tenant() -> Tenant:
     plan, _ = Plan.objects.get_or_create(
-        name="Bench (uncapped)", defaults={"monthly_price": 0, "monthly_conversation_cap": 2_000_000_000}
+        name="Bench (uncapped)",
+        defaults={"monthly_price": 0, "monthly_conversation_cap": 2_000_000_000},
     )
     Tenant.objects.filter(slug="bench-chat").delete()
     return tenant_create(name="Bench chat", slug="bench-chat", plan=plan, allowed_origins=[ORIGIN])
@@ -117,7 +140,11 @@ async def _say(client: httpx.AsyncClient, base: str, token: str, text: str) -> t
         headers={"Origin": ORIGIN, "Authorization": f"Bearer {token}"},
     )
     elapsed = time.perf_counter() - started
-    body = response.json() if response.status_code == 200 else {"status": f"HTTP {response.status_code}"}
+    body = (
+        response.json()
+        if response.status_code == 200
+        else {"status": f"HTTP {response.status_code}"}
+    )
     return elapsed, body
 
 
@@ -160,22 +187,34 @@ async def instant(base: str, fake_port: int, widget_id: str, visitors: int, mess
         async def direct_visitor() -> list[float]:
             return [await _direct(client, fake_port, f"question {n}") for n in range(messages)]
 
-        direct = [d for ds in await asyncio.gather(*[direct_visitor() for _ in range(visitors)]) for d in ds]
+        direct = [
+            d
+            for ds in await asyncio.gather(*[direct_visitor() for _ in range(visitors)])
+            for d in ds
+        ]
 
     latencies = [elapsed for elapsed, _ in results]
     failures = [body["status"] for _, body in results if body.get("status") != "answered"]
     p50, p95 = _percentiles(latencies)
     d50, d95 = _percentiles(direct)
-    print(f"1) instant provider: {visitors} concurrent visitors x {messages} messages, non-streaming")
+    print(
+        f"1) instant provider: {visitors} concurrent visitors x {messages} messages, non-streaming"
+    )
     print(f"   messages/s                 {len(results) / wall:8.0f}")
     print(f"   end-to-end p50 / p95       {p50:8.1f} ms / {p95:.1f} ms")
-    print(f"   provider alone p50 / p95   {d50:8.1f} ms / {d95:.1f} ms  (same pattern, straight to the fake)")
-    print(f"   added by ChatDirect p50/p95{p50 - d50:8.1f} ms / {p95 - d95:.1f} ms  (stores 2 messages + 1 ledger row each)")
+    print(
+        f"   provider alone p50 / p95   {d50:8.1f} ms / {d95:.1f} ms  (same pattern, straight to the fake)"
+    )
+    print(
+        f"   added by ChatDirect p50/p95{p50 - d50:8.1f} ms / {p95 - d95:.1f} ms  (stores 2 messages + 1 ledger row each)"
+    )
     print(f"   not answered               {len(failures):8d}")
 
 
 async def in_flight(base: str, widget_id: str, conversations: int) -> None:
-    limits = httpx.Limits(max_connections=conversations + 10, max_keepalive_connections=conversations + 10)
+    limits = httpx.Limits(
+        max_connections=conversations + 10, max_keepalive_connections=conversations + 10
+    )
     async with httpx.AsyncClient(limits=limits, timeout=120) as client:
         sem = asyncio.Semaphore(50)
 
@@ -189,7 +228,9 @@ async def in_flight(base: str, widget_id: str, conversations: int) -> None:
         wall = time.perf_counter() - started
     failures = [body["status"] for _, body in results if body.get("status") != "answered"]
     p50, p95 = _percentiles([elapsed for elapsed, _ in results])
-    print(f"2) provider latency 1 s: {conversations} conversations sent at once to one ASGI process")
+    print(
+        f"2) provider latency 1 s: {conversations} conversations sent at once to one ASGI process"
+    )
     print(f"   all answered in            {wall:8.2f} s   (p50 {p50:.0f} ms, p95 {p95:.0f} ms)")
     print(f"   errors / not answered      {len(failures):8d}   {sorted(set(failures))[:3]}")
 
@@ -206,7 +247,9 @@ def main() -> None:
         app, app_port = _start_app(fake_port)
         processes.append(app)
         base = f"http://127.0.0.1:{app_port}"
-        print("chat: uvicorn (1 process) + PostgreSQL + Redis + fake Anthropic, on this 2-core machine")
+        print(
+            "chat: uvicorn (1 process) + PostgreSQL + Redis + fake Anthropic, on this 2-core machine"
+        )
         asyncio.run(instant(base, fake_port, tenant.widget_id, visitors, messages))
         for process in processes:
             process.terminate()

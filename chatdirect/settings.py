@@ -217,7 +217,10 @@ CHATDIRECT_PLATFORM_MODELS = env.dict(
 CHATDIRECT_MESSAGE_MAX_CHARS = env.int("CHATDIRECT_MESSAGE_MAX_CHARS", default=2000)
 # "requests/seconds" per visitor, per client IP, per tenant, and for starting widget sessions per IP.
 CHATDIRECT_RATE_LIMITS = {
-    scope: tuple(int(n) for n in env.str(f"CHATDIRECT_RATE_LIMIT_{scope.upper()}", default=default).split("/"))
+    scope: tuple(
+        int(n)
+        for n in env.str(f"CHATDIRECT_RATE_LIMIT_{scope.upper()}", default=default).split("/")
+    )
     for scope, default in {
         "visitor": "20/60",
         "ip": "120/60",

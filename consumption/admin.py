@@ -16,6 +16,7 @@ from consumption import charts, selectors, tables
 from consumption.forms import PeriodForm
 from consumption.models import DailyUsage, FxRate, PriceOverride, UsageEvent
 from consumption.pricing import catalog_prices
+from consumption.services import fx_rate_delete, fx_rate_set
 from tenants.models import Tenant
 
 
@@ -60,11 +61,12 @@ class UsageEventAdmin(ReadOnlyAdmin):
         "cost_usd",
         "price_flag",
     ]
-    list_filter = [PriceKnownFilter, "provider", "key_source", "outcome", "tenant"]
+    list_filter = [PriceKnownFilter, "occurred_at", "provider", "key_source", "outcome", "tenant"]
     list_select_related = ["tenant"]
     search_fields = ["request_id", "model", "tenant__name", "tenant__slug"]
-    date_hierarchy = "occurred_at"
-    # The ledger grows by one row per provider call: skip the unfiltered COUNT(*).
+    # The ledger grows by one row per provider call: newest first by primary key (no sort of the
+    # whole table), no date hierarchy (a DISTINCT over every row) and no unfiltered COUNT(*).
+    ordering = ["-id"]
     show_full_result_count = False
     raw_id_fields = ["conversation"]
 
@@ -109,6 +111,21 @@ class FxRateAdmin(admin.ModelAdmin):
     date_hierarchy = "day"
     fields = ["day", "usd_to_cad", "source"]
 
+    def save_model(self, request, obj, form, change):
+        if change and "day" in form.changed_data:
+            # Moving a rate to another day also un-sets the old one.
+            fx_rate_delete(rate=FxRate.objects.get(pk=obj.pk))
+            obj.pk = None
+        saved = fx_rate_set(day=obj.day, usd_to_cad=obj.usd_to_cad, source=obj.source)
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        fx_rate_delete(rate=obj)
+
+    def delete_queryset(self, request, queryset):
+        for rate in queryset:
+            fx_rate_delete(rate=rate)
+
 
 @admin.register(DailyUsage)
 class DailyUsageAdmin(ReadOnlyAdmin):
@@ -147,6 +164,7 @@ class DailyUsageAdmin(ReadOnlyAdmin):
         form = PeriodForm(request.GET or None)
         period = form.period(today=today)
         report = selectors.consumption_report(tenant=tenant, start=period.start, end=period.end)
+        by_tenant = []
         if tenant is None:
             by_tenant = selectors.consumption_by_tenant(start=period.start, end=period.end)
             header, lines = tables.TENANT_HEADER, [tables.tenant_row_cells(r) for r in by_tenant]
@@ -177,7 +195,7 @@ class DailyUsageAdmin(ReadOnlyAdmin):
                 "header": header,
                 "lines": lines,
                 "total_line": total_line,
-                "table_class": "" if tenant else "by-tenant",
+                "by_tenant": by_tenant if tenant is None else [],
                 "comparison": selectors.byok_comparison(totals=report.totals),
                 "extra_query": tenant_query,
                 "extra_fields": [("tenant", tenant.pk)] if tenant else [],

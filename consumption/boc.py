@@ -1,4 +1,4 @@
-"""The Bank of Canada Valet API's daily USD→CAD rate (series FXUSDCAD). Never called by tests."""
+"""The Bank of Canada Valet API's daily USD→CAD rate (series FXUSDCAD). Tests never reach it."""
 
 from __future__ import annotations
 
@@ -20,14 +20,18 @@ class Observation:
     usd_to_cad: Decimal
 
 
-def latest_usd_cad(*, timeout: float = 10.0) -> Observation | None:
+def latest_usd_cad(
+    *, client: httpx.Client | None = None, timeout: float = 10.0
+) -> Observation | None:
+    """The latest published rate, or None when the network or the payload lets us down."""
     try:
-        response = httpx.get(VALET_URL, timeout=timeout)
-        response.raise_for_status()
-        latest = response.json()["observations"][-1]
+        with client or httpx.Client(timeout=timeout) as http:
+            response = http.get(VALET_URL)
+            response.raise_for_status()
+            latest = response.json()["observations"][-1]
         return Observation(
             day=dt.date.fromisoformat(latest["d"]), usd_to_cad=Decimal(latest["FXUSDCAD"]["v"])
         )
-    except (httpx.HTTPError, KeyError, IndexError, ValueError, InvalidOperation) as exc:
+    except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError, InvalidOperation) as exc:
         logger.warning("Bank of Canada rate not fetched: %s", type(exc).__name__)
         return None

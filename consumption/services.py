@@ -117,14 +117,40 @@ def default_usd_to_cad() -> Decimal:
 
 
 def fx_rate_set(*, day: dt.date, usd_to_cad: Decimal, source: str = "admin") -> FxRate:
-    """Store the day's USD→CAD rate. Past rollups keep their rate until that day is rebuilt."""
+    """Store the day's USD→CAD rate and queue the rebuild of every day that now uses it."""
     if usd_to_cad <= 0:
         raise ValueError("a USD→CAD rate must be positive")
     with transaction.atomic():
         rate, _ = FxRate.objects.update_or_create(
             day=day, defaults={"usd_to_cad": usd_to_cad, "source": source}
         )
+        _rollup_days_using_rate(day=day)
     return rate
+
+
+def fx_rate_delete(*, rate: FxRate) -> None:
+    with transaction.atomic():
+        day = rate.day
+        rate.delete()
+        _rollup_days_using_rate(day=day)
+
+
+def _rollup_days_using_rate(*, day: dt.date) -> None:
+    # A rate holds until the next stored one, so a change reaches every day up to that one
+    # (or today, in the time zone furthest ahead).
+    later = FxRate.objects.filter(day__gt=day).order_by("day").values_list("day", flat=True).first()
+    end = (
+        later - dt.timedelta(days=1)
+        if later
+        else django_timezone.now().date() + dt.timedelta(days=1)
+    )
+    if end < day:
+        return
+    from consumption.tasks import rollup_usage_days
+
+    transaction.on_commit(
+        lambda: rollup_usage_days.delay(start=day.isoformat(), end=end.isoformat())
+    )
 
 
 def fx_rates_by_day(*, start: dt.date, end: dt.date) -> dict[dt.date, Decimal]:

@@ -19,8 +19,8 @@ HEADER = [
     "Cache write tokens",
     "Output tokens",
     "Total tokens",
-    "Cost USD (estimate)",
-    "Cost CAD (estimate)",
+    "USD (estimate)",
+    "CAD (estimate)",
 ]
 TENANT_HEADER = ["Tenant", *HEADER[3:]]
 
@@ -60,4 +60,19 @@ def total_cells(totals: Totals, *, label_columns: int = 3) -> list[str]:
 def write_csv(out, *, header: list[str], lines: Iterable[list[str]]) -> None:
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows(lines)
+    writer.writerows([_inert(cell) for cell in line] for line in lines)
+
+
+def _inert(cell: str) -> str:
+    # Tenant names are typed by people and a spreadsheet runs a cell that starts like a formula.
+    if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(cell):
+        return "'" + cell
+    return cell
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        Decimal(cell)
+    except ArithmeticError:
+        return False
+    return True

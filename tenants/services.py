@@ -122,7 +122,9 @@ def user_create(*, username: str, email: str, password: str, is_superuser: bool 
 @transaction.atomic
 def tenant_widget_update(*, tenant: Tenant, allowed_origins: list[str]) -> Tenant:
     # Origins compare exactly against the browser's Origin header: no trailing slash, lower case.
-    tenant.allowed_origins = sorted({origin.strip().rstrip("/").lower() for origin in allowed_origins if origin.strip()})
+    tenant.allowed_origins = sorted(
+        {origin.strip().rstrip("/").lower() for origin in allowed_origins if origin.strip()}
+    )
     tenant.full_clean()
     tenant.save(update_fields=["allowed_origins", "updated"])
     return tenant

@@ -33,6 +33,8 @@ def test_report_for_all_tenants(client, superuser, two_tenants_spending):
     assert "Alpha" in html and "Bravo" in html
     assert response.context["report"].totals.calls == 3
     assert "unknown price" in html
+    alpha, bravo = two_tenants_spending
+    assert f"tenant={alpha.pk}" in html and f"tenant={bravo.pk}" in html
 
 
 def test_report_for_one_tenant_and_its_csv(client, superuser, two_tenants_spending):
@@ -100,3 +102,16 @@ def test_price_overrides_and_fx_rates_are_editable(client, superuser):
         {"day": "2026-11-10", "usd_to_cad": "1.3975", "source": "admin"},
     )
     assert response.status_code == 302
+
+
+def test_csv_cells_cannot_become_spreadsheet_formulas(client, superuser, tenant_factory, spend):
+    sneaky = tenant_factory(name='=HYPERLINK("http://evil.example")')
+    spend(sneaky, input_tokens=10)
+    today = timezone.now().date()
+    daily_usage_rebuild(start=today - dt.timedelta(days=1), end=today + dt.timedelta(days=1))
+    client.force_login(superuser)
+
+    export = client.get(REPORT, {"range": "30d", "format": "csv"})
+
+    rows = list(csv.reader(io.StringIO(export.content.decode())))
+    assert rows[1][0].startswith("'=")

@@ -1,6 +1,7 @@
 import csv
 import datetime as dt
 import io
+import zoneinfo
 from html.parser import HTMLParser
 
 import pytest
@@ -65,13 +66,7 @@ def csv_table(response) -> tuple[list[str], list[list[str]]]:
 
 
 def today_for(tenant: Tenant) -> dt.date:
-    return timezone.localtime(timezone.now(), timezone=_zone(tenant)).date()
-
-
-def _zone(tenant):
-    import zoneinfo
-
-    return zoneinfo.ZoneInfo(tenant.timezone)
+    return timezone.localtime(timezone.now(), timezone=zoneinfo.ZoneInfo(tenant.timezone)).date()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connections
 
 from consumption.models import DailyUsage, UsageEvent
@@ -247,3 +247,16 @@ def test_concurrent_rebuilds_of_the_same_days_do_not_collide(
 
     assert errors == []
     assert ledger_groups() == rollup_groups()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--from", "2026-12-02", "--to", "2026-12-01"],
+        ["--from", "yesterday", "--to", "2026-12-01"],
+        ["--from", "2026-12-01", "--to", "2026-12-01", "--tenant", "nobody"],
+    ],
+)
+def test_backfill_command_refuses_bad_arguments(db, arguments):
+    with pytest.raises(CommandError):
+        call_command("rollup_usage", *arguments, verbosity=0)
