@@ -152,8 +152,11 @@ def _identity_page(
     replace_open: bool = False,
 ) -> HttpResponse:
     tenant = request.tenant
+    saved_identity = bot_identity_get(tenant=tenant)
     context = {
-        "identity_form": identity_form or BotIdentityForm(instance=bot_identity_get(tenant=tenant)),
+        "identity_form": identity_form or BotIdentityForm(instance=saved_identity),
+        # A separate instance: a bound form with errors has written its unsaved values into its own.
+        "preview": bot_identity_get(tenant=tenant) if identity_form else saved_identity,
         "key_mode": tenant.api_key_mode,
     }
     if tenant.api_key_mode == Tenant.ApiKeyMode.CLIENT:

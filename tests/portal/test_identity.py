@@ -280,3 +280,16 @@ def test_test_again_while_the_provider_is_down_says_to_retry(owner_client, clien
     html = owner_client.post("/portal/identity/provider/test/", follow=True).content.decode()
     assert "Anthropic could not be reached to test your key sk-ant-…Kq9z" in html
     assert ProviderCredential.objects.get().status == "unreachable"
+
+
+def test_the_identity_preview_shows_the_saved_bot(owner_client, client_tenant):
+    from conversations.services import bot_identity_update
+
+    bot_identity_update(tenant=client_tenant, name="Nora", greeting="Hi from Nora!", accent_color="#123456")
+
+    html = owner_client.get("/portal/identity/").content.decode()
+
+    preview = html[html.index('class="bot-preview"') :]
+    assert "--accent: #123456" in preview
+    assert "<strong>Nora</strong>" in preview
+    assert "Hi from Nora!" in preview
