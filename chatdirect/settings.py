@@ -122,7 +122,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py's default pool errors at 100 connections instead of waiting, and its 5 s
+            # socket timeout equals the layer's 5 s blocking receive, so idle sockets would time
+            # out under load.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "max_connections": 4000, "socket_timeout": 30}]
+            },
         }
     }
     CELERY_BROKER_URL = REDIS_URL

@@ -14,5 +14,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/widget/v1/", include("conversations.urls")),
     path("portal/consumption/", include("consumption.urls")),
+    path("portal/inbox/", include("conversations.agent_urls")),
     path("portal/", include("portal.urls")),
 ]

@@ -129,7 +129,9 @@ class Message(models.Model):
         SYSTEM = "system", "System"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="messages")
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
     author = models.CharField(max_length=16, choices=Author.choices)
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -7,19 +7,24 @@ tenant's allowed origins), rate-limits, then calls one service or selector.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import wraps
 
+from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from chatdirect.asyncdb import in_db_thread
 from chatdirect.ratelimit import rate_limit_hit
-from conversations import widget_selectors
+from conversations import events, widget_selectors
 from conversations.models import Message
 from conversations.services.engine import ReplyDelta, ReplyFinished, message_handle
+from conversations.services.handoff import conversation_handoff_request, visitor_contact_save
 from conversations.services.visitors import visitor_session_start
 from conversations.visitor_tokens import visitor_token_make, visitor_token_read
 
@@ -127,7 +132,9 @@ async def sessions(request: HttpRequest, origin: str) -> HttpResponse:
         return _error(404, "unknown_widget", "No chat is configured for this widget id.")
     if not origin_allowed(origin=origin, allowed_origins=tenant.allowed_origins):
         return _origin_refused()
-    retry_after = await rate_limit_hit(scope="session", identity=request.META.get("REMOTE_ADDR", ""))
+    retry_after = await rate_limit_hit(
+        scope="session", identity=request.META.get("REMOTE_ADDR", "")
+    )
     if retry_after:
         return _rate_limited(retry_after)
     token = body.get("visitor_token")
@@ -139,6 +146,7 @@ async def sessions(request: HttpRequest, origin: str) -> HttpResponse:
     session = await in_db_thread(visitor_session_start)(
         tenant=tenant, visitor_public_id=resumed, locale=str(body.get("locale", ""))[:8]
     )
+    online = await in_db_thread(events.agents_online)(tenant_id=tenant.pk)
     return JsonResponse(
         {
             "visitor_token": visitor_token_make(
@@ -147,6 +155,8 @@ async def sessions(request: HttpRequest, origin: str) -> HttpResponse:
             "greeting": session.identity.greeting,
             "mode": tenant.chat_mode,
             "locale": session.locale,
+            "agents_online": online,
+            "max_chars": settings.CHATDIRECT_MESSAGE_MAX_CHARS,
             "bot": {
                 "name": session.identity.name,
                 "avatar_url": session.identity.avatar_url,
@@ -162,7 +172,11 @@ async def sessions(request: HttpRequest, origin: str) -> HttpResponse:
 async def messages(request: HttpRequest, origin: str) -> HttpResponse:
     visitor = await _visitor_from_request(request)
     if visitor is None:
-        return _error(401, "invalid_visitor_token", "Start a session first: the visitor token is missing or invalid.")
+        return _error(
+            401,
+            "invalid_visitor_token",
+            "Start a session first: the visitor token is missing or invalid.",
+        )
     tenant = visitor.tenant
     if not origin_allowed(origin=origin, allowed_origins=tenant.allowed_origins):
         return _origin_refused()
@@ -178,7 +192,9 @@ async def _messages_list(request: HttpRequest, visitor) -> HttpResponse:
         after = int(request.GET.get("after", "0"))
     except ValueError:
         return _error(400, "bad_request", "`after` must be a message id (an integer).")
-    rows = await in_db_thread(widget_selectors.visitor_messages_after)(visitor=visitor, after_id=after)
+    rows = await in_db_thread(widget_selectors.visitor_messages_after)(
+        visitor=visitor, after_id=after
+    )
     return JsonResponse({"messages": [message_json(m) for m in rows]})
 
 
@@ -189,14 +205,22 @@ async def _message_post(request: HttpRequest, visitor) -> HttpResponse:
         return _error(400, "bad_request", 'Send JSON like {"text": "Hello"}.')
     limit = settings.CHATDIRECT_MESSAGE_MAX_CHARS
     if len(text) > limit:
-        return _error(413, "message_too_long", f"Messages can be at most {limit} characters.", max_chars=limit)
-    for scope, identity in (("visitor", str(visitor.public_id)), ("tenant", str(visitor.tenant_id))):
+        return _error(
+            413, "message_too_long", f"Messages can be at most {limit} characters.", max_chars=limit
+        )
+    for scope, identity in (
+        ("visitor", str(visitor.public_id)),
+        ("tenant", str(visitor.tenant_id)),
+    ):
         retry_after = await rate_limit_hit(scope=scope, identity=identity)
         if retry_after:
             return _rate_limited(retry_after)
     client_message_id = str(body.get("client_message_id") or "")[:64]
     events = message_handle(
-        tenant=visitor.tenant, visitor=visitor, text=text.strip(), client_message_id=client_message_id
+        tenant=visitor.tenant,
+        visitor=visitor,
+        text=text.strip(),
+        client_message_id=client_message_id,
     )
     if "text/event-stream" in request.headers.get("Accept", ""):
         response = StreamingHttpResponse(_sse(events), content_type="text/event-stream")
@@ -219,7 +243,10 @@ async def _sse(events: AsyncIterator) -> AsyncIterator[bytes]:
         else:
             yield _sse_frame(
                 "message",
-                {"conversation_id": str(event.conversation.public_id), "message": message_json(event.message)},
+                {
+                    "conversation_id": str(event.conversation.public_id),
+                    "message": message_json(event.message),
+                },
             )
 
 
@@ -228,12 +255,129 @@ def _sse_frame(event: str, data: dict) -> bytes:
 
 
 def message_json(message: Message) -> dict:
-    return {
-        "id": message.id,
-        "text": message.text,
-        "author": message.author,
-        "created": message.created.isoformat(),
-    }
+    return events.message_payload(message)
+
+
+async def _visitor_for_post(request: HttpRequest, origin: str):
+    """(visitor, None) for an authorized POST from an allowed origin, else (None, the refusal)."""
+    if request.method != "POST":
+        return None, _error(405, "method_not_allowed", "Use POST.")
+    visitor = await _visitor_from_request(request)
+    if visitor is None:
+        return None, _error(
+            401,
+            "invalid_visitor_token",
+            "Start a session first: the visitor token is missing or invalid.",
+        )
+    if not origin_allowed(origin=origin, allowed_origins=visitor.tenant.allowed_origins):
+        return None, _origin_refused()
+    retry_after = await rate_limit_hit(scope="visitor", identity=str(visitor.public_id))
+    if retry_after:
+        return None, _rate_limited(retry_after)
+    return visitor, None
+
+
+@widget_endpoint
+async def handoff(request: HttpRequest, origin: str) -> HttpResponse:
+    """The visitor pressed "Talk to a person": the conversation goes to the team's queue."""
+    visitor, refusal = await _visitor_for_post(request, origin)
+    if refusal:
+        return refusal
+    result = await in_db_thread(conversation_handoff_request)(
+        tenant=visitor.tenant, visitor=visitor
+    )
+    return JsonResponse(
+        {
+            "status": "queued",
+            "agents_online": result.agents_online,
+            "conversation": events.conversation_payload(result.conversation, for_inbox=False),
+            "notice": message_json(result.notice) if result.notice else None,
+        }
+    )
+
+
+CONTACT_LIMITS = {"name": 120, "email": 254, "phone": 40}
+
+
+@widget_endpoint
+async def contact(request: HttpRequest, origin: str) -> HttpResponse:
+    """The offline form: contact details (and a message) for the team to answer later."""
+    visitor, refusal = await _visitor_for_post(request, origin)
+    if refusal:
+        return refusal
+    body = _json_body(request) or {}
+    fields = {name: str(body.get(name) or "").strip() for name in (*CONTACT_LIMITS, "message")}
+    if not fields["email"] and not fields["phone"]:
+        return _error(400, "contact_missing", "Leave an email address or a phone number.")
+    if fields["email"]:
+        try:
+            validate_email(fields["email"])
+        except ValidationError:
+            return _error(400, "bad_email", "This email address does not look right.")
+    for name, limit in (
+        *CONTACT_LIMITS.items(),
+        ("message", settings.CHATDIRECT_MESSAGE_MAX_CHARS),
+    ):
+        if len(fields[name]) > limit:
+            return _error(413, "field_too_long", f"{name} can be at most {limit} characters.")
+    conversation = await in_db_thread(visitor_contact_save)(
+        tenant=visitor.tenant, visitor=visitor, **fields
+    )
+    return JsonResponse(
+        {
+            "status": "saved",
+            "conversation": events.conversation_payload(conversation, for_inbox=False),
+        }
+    )
+
+
+# Long enough to be cheap, short enough that proxies which cut idle streams never see one idle.
+SSE_HEARTBEAT_SECONDS = 15
+# The widget reconnects (with `messages?after=` to catch up) after this.
+SSE_MAX_SECONDS = 300
+
+
+@widget_endpoint
+async def live(request: HttpRequest, origin: str) -> HttpResponse:
+    """Server-sent events of the visitor's live events: the fallback when websockets are blocked."""
+    visitor = await _visitor_from_request(request)
+    if visitor is None:
+        return _error(
+            401,
+            "invalid_visitor_token",
+            "Start a session first: the visitor token is missing or invalid.",
+        )
+    if not origin_allowed(origin=origin, allowed_origins=visitor.tenant.allowed_origins):
+        return _origin_refused()
+    response = StreamingHttpResponse(_live_stream(visitor.pk), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+async def _live_stream(visitor_id: int) -> AsyncIterator[bytes]:
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    group = events.visitor_group(visitor_id)
+    await layer.group_add(group, channel)
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + SSE_MAX_SECONDS
+    # One receive stays pending across heartbeats: cancelling a channel layer receive can drop
+    # the message it was about to return.
+    receiving = asyncio.ensure_future(layer.receive(channel))
+    try:
+        yield b": connected\n\n"
+        while loop.time() < ends:
+            done, _ = await asyncio.wait({receiving}, timeout=SSE_HEARTBEAT_SECONDS)
+            if not done:
+                yield b": heartbeat\n\n"
+                continue
+            event = receiving.result().get("event") or {}
+            receiving = asyncio.ensure_future(layer.receive(channel))
+            yield _sse_frame(event.get("type", "message"), event)
+    finally:
+        receiving.cancel()
+        await layer.group_discard(group, channel)
 
 
 def outcome_json(finished: ReplyFinished) -> dict:

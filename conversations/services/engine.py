@@ -25,13 +25,14 @@ from byok.services import credential_mark_status
 from chatdirect.asyncdb import in_db_thread as _in_thread
 from chatdirect.errors import CapReached
 from consumption.services import usage_record
-from conversations import prompts
+from conversations import events, prompts
 from conversations.models import AIModel, Conversation, Message, Visitor
 from conversations.providers.base import ChatRequest, ChatResult, ProviderError, TextDelta
 from conversations.providers.registry import get_adapter
 from conversations.providers.retry import AttemptOutcome, RetryPolicy, stream_with_retries
 from conversations.routing import Route, api_key_for_call, route_for
 from conversations.selectors import bot_identity_get
+from conversations.services.handoff import bot_reply_cannot_help, conversation_queue, notice_text
 from tenants.models import Tenant
 from tenants.services import ConversationReservation, conversation_release, conversation_reserve
 
@@ -184,7 +185,7 @@ def visitor_message_store(
         )
         if existing is not None:
             return VisitorMessageStored(existing.conversation, existing, duplicate=True)
-    conversation = _conversation_current(tenant=tenant, visitor=visitor, now=now)
+    conversation, created = conversation_current(tenant=tenant, visitor=visitor, now=now)
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -196,16 +197,27 @@ def visitor_message_store(
             )
     except IntegrityError:
         # The same resend raced us; the first one won.
-        message = Message.objects.get(conversation=conversation, client_message_id=client_message_id)
+        message = Message.objects.get(
+            conversation=conversation, client_message_id=client_message_id
+        )
         return VisitorMessageStored(conversation, message, duplicate=True)
     conversation.last_activity = now
     conversation.save(update_fields=["last_activity"])
     Visitor.objects.filter(pk=visitor.pk).update(last_seen=now)
+    conversation.visitor = visitor
+    if created:
+        events.conversation_changed(conversation=conversation)
+    events.message_created(conversation=conversation, message=message)
     return VisitorMessageStored(conversation, message, duplicate=False)
 
 
-def _conversation_current(*, tenant: Tenant, visitor: Visitor, now: dt.datetime) -> Conversation:
-    """The visitor's ongoing conversation, or a new one after 30 idle minutes or a resolution."""
+def conversation_current(
+    *, tenant: Tenant, visitor: Visitor, now: dt.datetime
+) -> tuple[Conversation, bool]:
+    """The visitor's ongoing conversation, or a new one after 30 idle minutes or a resolution.
+
+    The flag says whether it is new, so that callers announce it to the inbox.
+    """
     conversation = (
         Conversation.objects.select_for_update()
         .filter(tenant=tenant, visitor=visitor)
@@ -214,12 +226,14 @@ def _conversation_current(*, tenant: Tenant, visitor: Visitor, now: dt.datetime)
         .first()
     )
     if conversation is not None and now - conversation.last_activity <= IDLE_AFTER:
-        return conversation
+        return conversation, False
     if conversation is not None:
         conversation.status = Conversation.Status.RESOLVED
         conversation.resolved_at = now
         conversation.save(update_fields=["status", "resolved_at"])
-    return conversation_start(tenant=tenant, visitor=visitor)
+        conversation.visitor = visitor
+        events.conversation_changed(conversation=conversation)
+    return conversation_start(tenant=tenant, visitor=visitor), True
 
 
 def conversation_start(*, tenant: Tenant, visitor: Visitor) -> Conversation:
@@ -243,8 +257,10 @@ def conversation_start(*, tenant: Tenant, visitor: Visitor) -> Conversation:
 
 @transaction.atomic
 def _reply_prepare(*, conversation: Conversation) -> _ReplyPlan:
-    conversation = Conversation.objects.select_for_update().select_related("tenant__plan").get(
-        pk=conversation.pk
+    conversation = (
+        Conversation.objects.select_for_update()
+        .select_related("tenant__plan")
+        .get(pk=conversation.pk)
     )
     tenant = conversation.tenant
     if conversation.handled_by != Conversation.Handler.BOT:
@@ -322,7 +338,22 @@ def reply_store(
     Conversation.objects.filter(pk=conversation.pk).update(last_activity=reply.created)
     if route.credential is not None and route.credential.status != ProviderCredential.Status.VALID:
         credential_mark_status(credential=route.credential, status=ProviderCredential.Status.VALID)
+    events.message_created(conversation=conversation, message=reply)
+    if conversation.mode == Tenant.ChatMode.HYBRID and bot_reply_cannot_help(result.text):
+        _bot_gives_up(conversation=conversation)
     return reply
+
+
+def _bot_gives_up(*, conversation: Conversation) -> None:
+    """Hybrid: the bot said it cannot help, so the conversation goes to the team's queue."""
+    locked = (
+        Conversation.objects.select_for_update()
+        .select_related("tenant", "visitor")
+        .get(pk=conversation.pk)
+    )
+    if locked.handled_by != Conversation.Handler.BOT:
+        return  # an agent took over (or it was queued) while the bot was answering
+    conversation_queue(conversation=locked, text=notice_text(tenant=locked.tenant, kind="queued"))
 
 
 @transaction.atomic
@@ -363,22 +394,12 @@ def reply_fail(
         text=prompts.failure_notice(tenant=tenant, handed_to_people=False),
         error_code=error.kind,
     )
+    events.message_created(conversation=conversation, message=notice)
     return Status.FAILED, notice
 
 
 def _hand_to_people(*, conversation: Conversation, text: str, error_code: str = "") -> Message:
-    now = timezone.now()
-    conversation.handled_by = Conversation.Handler.QUEUE
-    conversation.status = Conversation.Status.PENDING
-    conversation.handoff_requested_at = now
-    conversation.save(update_fields=["handled_by", "status", "handoff_requested_at"])
-    return Message.objects.create(
-        tenant_id=conversation.tenant_id,
-        conversation=conversation,
-        author=Message.Author.SYSTEM,
-        text=text,
-        error_code=error_code,
-    )
+    return conversation_queue(conversation=conversation, text=text, error_code=error_code)
 
 
 def _reply_after(*, message: Message) -> Message | None:

@@ -60,7 +60,9 @@ def _client_tenant(tenant_factory, provider: str, fake) -> tuple[Tenant, Provide
 @sync_to_async
 def _stored_text(tenant) -> str:
     parts = list(Message.objects.filter(tenant=tenant).values_list("text", "error_code"))
-    parts += list(ProviderCredential.objects.filter(tenant=tenant).values_list("status_detail", "hint"))
+    parts += list(
+        ProviderCredential.objects.filter(tenant=tenant).values_list("status_detail", "hint")
+    )
     parts += list(KeyAuditEvent.objects.filter(tenant=tenant).values_list("detail", "hint"))
     parts += list(UsageEvent.objects.filter(tenant=tenant).values_list("outcome", "model"))
     return repr(parts)
@@ -69,15 +71,18 @@ def _stored_text(tenant) -> str:
 @pytest.mark.parametrize("provider", list(MODELS))
 @pytest.mark.parametrize("fault", list(EXPECTED))
 async def test_fault_outcome(provider, fault, tenant_factory, providers_on_fake, settings, caplog):
-    from tests.conversations.conftest import WidgetVisitor
     from django.test import AsyncClient
+
+    from tests.conversations.conftest import WidgetVisitor
 
     settings.CHATDIRECT_PROVIDER_READ_TIMEOUT = 0.3
     caplog.set_level(logging.DEBUG)
     tenant, credential = await _client_tenant(tenant_factory, provider, providers_on_fake)
     visitor = WidgetVisitor(AsyncClient(), tenant.widget_id)
     await visitor.start()
-    providers_on_fake.reply_text = "A reply long enough to arrive in several streamed pieces, surely."
+    providers_on_fake.reply_text = (
+        "A reply long enough to arrive in several streamed pieces, surely."
+    )
     already = len(providers_on_fake.requests_for(provider))
     providers_on_fake.inject(provider, fault, times=None, retry_after=0.05, delay=0.8)
 
@@ -89,7 +94,9 @@ async def test_fault_outcome(provider, fault, tenant_factory, providers_on_fake,
         attempts = 1
     assert body["status"] == status
     assert body["reply"]["author"] == "system"
-    assert await Message.objects.filter(tenant=tenant, author="visitor", text="Where is my order?").aexists()
+    assert await Message.objects.filter(
+        tenant=tenant, author="visitor", text="Where is my order?"
+    ).aexists()
     assert len(providers_on_fake.requests_for(provider)) - already == attempts
     await credential.arefresh_from_db()
     assert credential.status == credential_status
@@ -111,8 +118,9 @@ async def test_fault_outcome(provider, fault, tenant_factory, providers_on_fake,
 
 @pytest.mark.parametrize("provider", list(MODELS))
 async def test_exhausted_quota_marks_the_key(provider, tenant_factory, providers_on_fake):
-    from tests.conversations.conftest import WidgetVisitor
     from django.test import AsyncClient
+
+    from tests.conversations.conftest import WidgetVisitor
 
     tenant, credential = await _client_tenant(tenant_factory, provider, providers_on_fake)
     providers_on_fake.add_key(provider, SENTINELS[provider], quota_exhausted=True)

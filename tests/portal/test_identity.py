@@ -285,7 +285,9 @@ def test_test_again_while_the_provider_is_down_says_to_retry(owner_client, clien
 def test_the_identity_preview_shows_the_saved_bot(owner_client, client_tenant):
     from conversations.services import bot_identity_update
 
-    bot_identity_update(tenant=client_tenant, name="Nora", greeting="Hi from Nora!", accent_color="#123456")
+    bot_identity_update(
+        tenant=client_tenant, name="Nora", greeting="Hi from Nora!", accent_color="#123456"
+    )
 
     html = owner_client.get("/portal/identity/").content.decode()
 
