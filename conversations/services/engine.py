@@ -5,11 +5,12 @@ fail; the conversation is reserved against the cap only when it is about to get 
 every provider attempt writes one ledger row; a reservation whose reply never came is released.
 
 The provider call is async and holds no database connection or transaction while it waits, so a slow
-provider never holds a worker. Database steps run in a thread pool (`_db`), each one short.
+provider never holds a worker. Database steps run in a thread pool (`chatdirect.asyncdb`), each one short.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import uuid
@@ -98,8 +99,43 @@ async def message_handle(
 
     The first event is always VisitorMessageStored: from then on nothing can lose the message.
     The last is always ReplyFinished.
+
+    The work runs in a task of its own, so a visitor who closes the page or loses the network
+    mid-reply does not stop it half way: the reply is still stored (the widget fetches it on
+    reconnect), every attempt still reaches the ledger, and a reservation is still settled.
     """
-    stored = await _in_thread(visitor_message_store)(
+    queue: asyncio.Queue = asyncio.Queue()
+
+    async def run() -> None:
+        try:
+            async for event in _message_handle(
+                tenant=tenant, visitor=visitor, text=text, client_message_id=client_message_id
+            ):
+                queue.put_nowait(event)
+        except Exception as error:
+            logger.exception("The chat engine failed for a message of tenant %s", tenant.pk)
+            queue.put_nowait(error)
+        finally:
+            queue.put_nowait(_END)
+
+    task = asyncio.create_task(run())
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    while (item := await queue.get()) is not _END:
+        if isinstance(item, Exception):
+            raise item
+        yield item
+
+
+_END = object()
+# Strong references: the event loop keeps only weak ones to tasks.
+_running: set[asyncio.Task] = set()
+
+
+async def _message_handle(
+    *, tenant: Tenant, visitor: Visitor, text: str, client_message_id: str = ""
+) -> AsyncIterator[EngineEvent]:
+    stored, plan = await _in_thread(_message_accept)(
         tenant=tenant, visitor=visitor, text=text, client_message_id=client_message_id
     )
     yield stored
@@ -114,7 +150,6 @@ async def message_handle(
         )
         return
 
-    plan = await _in_thread(_reply_prepare)(conversation=stored.conversation)
     if plan.route is None:
         yield ReplyFinished(stored.conversation, stored.message, plan.status, plan.notice)
         return
@@ -168,6 +203,19 @@ async def message_handle_to_end(**kwargs) -> ReplyFinished:
 
 
 # --- database steps ---------------------------------------------------------------------------------
+
+
+def _message_accept(
+    *, tenant: Tenant, visitor: Visitor, text: str, client_message_id: str
+) -> tuple[VisitorMessageStored, _ReplyPlan | None]:
+    """Store the message (committed on its own), then decide the reply: one trip to the pool."""
+    stored = visitor_message_store(
+        tenant=tenant, visitor=visitor, text=text, client_message_id=client_message_id
+    )
+    if stored.duplicate:
+        return stored, None
+    return stored, _reply_prepare(conversation=stored.conversation)
+
 
 
 @transaction.atomic

@@ -248,3 +248,30 @@ async def test_the_prompt_carries_identity_instructions_and_history(
     texts = [str(m["content"]) for m in sent["messages"]]
     assert "first question" in texts[0] and "second question" in texts[-1]
     assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"]
+
+
+async def test_a_visitor_who_leaves_mid_reply_still_gets_it_stored_and_counted(
+    tenant, providers_on_fake
+):
+    import asyncio
+
+    from conversations.services.engine import ReplyDelta, message_handle
+    from conversations.services.visitors import visitor_session_start
+
+    providers_on_fake.reply_text = "one two three four five six seven eight nine ten"
+    providers_on_fake.chunk_delay = 0.05
+    session = await sync_to_async(visitor_session_start)(tenant=tenant)
+    events = message_handle(tenant=tenant, visitor=session.visitor, text="hello")
+    async for event in events:
+        if isinstance(event, ReplyDelta):
+            break
+    await events.aclose()  # the browser went away after the first words
+
+    for _ in range(100):
+        if await Message.objects.filter(author="bot").aexists():
+            break
+        await asyncio.sleep(0.05)
+    reply = await Message.objects.aget(author="bot")
+    assert reply.text == providers_on_fake.reply_text
+    assert await UsageEvent.objects.filter(outcome="ok").acount() == 1
+    assert (await _usage(tenant)).platform_conversations == 1
