@@ -217,7 +217,6 @@ def _message_accept(
     return stored, _reply_prepare(conversation=stored.conversation)
 
 
-
 @transaction.atomic
 def visitor_message_store(
     *, tenant: Tenant, visitor: Visitor, text: str, client_message_id: str = ""
