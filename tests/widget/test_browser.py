@@ -31,6 +31,14 @@ pytestmark = [
 ]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _screenshot(page, name: str) -> None:
+    """Refresh the README's screenshots only when asked, so a test run leaves the tree clean."""
+    if os.environ.get("CHATDIRECT_UPDATE_SCREENSHOTS"):
+        page.screenshot(path=SCREENSHOTS / name)
+
+
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>bold?</b>'
 
 
@@ -129,18 +137,18 @@ def test_a_visitor_chats_and_sees_the_reply_stream_in(live):
         expect(panel.get_by_text("Hi! I'm Bean. Ask me about our coffee.")).to_be_visible()
         expect(panel.get_by_role("textbox", name="Message", exact=True)).to_be_focused()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / "widget-open.png")
+        _screenshot(page, "widget-open.png")
 
         _say(panel, "What's in your house blend?")
         streaming = panel.locator(".m-bot[aria-hidden=true]")
         expect(streaming).to_contain_text("Our house blend")
         partial = streaming.text_content()
-        page.screenshot(path=SCREENSHOTS / "widget-streaming.png")
+        _screenshot(page, "widget-streaming.png")
         final = panel.locator(".m-bot:not([aria-hidden])").filter(has_text="Thursday")
         expect(final).to_have_text(fake.reply_text)
         expect(streaming).to_have_count(0)
         expect(panel.locator(".m-visitor")).to_have_text(["What's in your house blend?"])
-        page.screenshot(path=SCREENSHOTS / "widget-answered.png")
+        _screenshot(page, "widget-answered.png")
 
         # Escape closes and gives focus back to the launcher; the conversation survives a reload.
         page.keyboard.press("Escape")
@@ -183,7 +191,7 @@ def test_hybrid_visitor_asks_for_a_person_and_an_agent_takes_over_live(live):
         thread = inbox.locator(".thread-link.queued")
         expect(thread).to_contain_text("Waiting for a person")
         expect(thread).to_contain_text("I've asked a member of our team")
-        inbox.screenshot(path=SCREENSHOTS / "inbox-queued.png")
+        _screenshot(inbox, "inbox-queued.png")
         thread.click()
         expect(inbox.locator(".bubble-visitor")).to_contain_text("My order #1042 arrived damaged.")
         inbox.get_by_role("button", name="Take over").click()
@@ -202,8 +210,8 @@ def test_hybrid_visitor_asks_for_a_person_and_an_agent_takes_over_live(live):
         expect(
             inbox.locator(".bubble-visitor").filter(has_text="Thank you so much!")
         ).to_be_visible()
-        page.screenshot(path=SCREENSHOTS / "widget-agent.png")
-        inbox.screenshot(path=SCREENSHOTS / "inbox-conversation.png")
+        _screenshot(page, "widget-agent.png")
+        _screenshot(inbox, "inbox-conversation.png")
 
         inbox.get_by_role("button", name="Hand back to bot").click()
         expect(
@@ -310,7 +318,7 @@ def test_the_host_pages_hostile_css_does_not_change_the_widget(live):
             page.mouse.move(5, 5)  # no hover effect on the launcher
             page.wait_for_timeout(300)
         measured_plain, measured_hostile = plain.evaluate(_MEASURE), hostile.evaluate(_MEASURE)
-        hostile.screenshot(path=SCREENSHOTS / "widget-hostile-page.png")
+        _screenshot(hostile, "widget-hostile-page.png")
         page_font = hostile.evaluate(
             "() => getComputedStyle(document.querySelector('h1')).fontSize"
         )
@@ -382,7 +390,7 @@ def test_human_mode_with_nobody_online_offers_the_contact_form_in_french(live):
         panel.get_by_label("Nom").fill("Ana")
         panel.get_by_label("Courriel").fill("ana@example.com")
         panel.get_by_label("Message (facultatif)").fill("Avez-vous du pain sans gluten ?")
-        page.screenshot(path=SCREENSHOTS / "widget-contact-fr.png")
+        _screenshot(page, "widget-contact-fr.png")
         panel.get_by_role("button", name="Envoyer mes coordonnées").click()
         expect(panel.get_by_text("Merci ! Nous vous recontacterons bientôt.")).to_be_visible()
         expect(panel.locator(".m-visitor")).to_have_text(["Avez-vous du pain sans gluten ?"])
@@ -408,7 +416,7 @@ def test_the_demo_shop_embeds_the_widget_like_a_client(live):
         _say(panel, "Is shipping free?")
         expect(panel.locator(".m-bot").filter(has_text="ship free")).to_be_visible()
         page.mouse.move(5, 5)
-        page.screenshot(path=SCREENSHOTS / "widget-demo-shop.png")
+        _screenshot(page, "widget-demo-shop.png")
 
 
 _TRACK_SOCKETS = """
