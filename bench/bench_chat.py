@@ -27,10 +27,11 @@ import httpx  # noqa: E402
 
 from tenants.models import Plan, Tenant  # noqa: E402
 from tenants.services import tenant_create  # noqa: E402
+from tests.fakes.provider_server import DEFAULT_KEYS  # noqa: E402
 
 ROOT = _django.ROOT
 ORIGIN = "https://bench.example.com"
-FAKE_KEY = "sk-ant-api03-fake-anthropic-key-0000000000"  # the fake's built-in Anthropic key
+FAKE_KEY = DEFAULT_KEYS["anthropic"]  # the fake server's built-in Anthropic key
 
 
 def _free_port() -> int:
