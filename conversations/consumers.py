@@ -27,7 +27,7 @@ from conversations.services.engine import (
     message_handle,
 )
 from conversations.visitor_tokens import visitor_token_read
-from conversations.widget_api import origin_allowed
+from conversations.widget_api import origin_allowed, origin_normalize
 from tenants.selectors import membership_get, tenant_list_for_user
 
 logger = logging.getLogger(__name__)
@@ -46,8 +46,7 @@ _running: set[asyncio.Task] = set()
 def _origin(scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"origin":
-            origin = value.decode("latin-1")
-            return "" if origin == "null" else origin.lower().rstrip("/")
+            return origin_normalize(value.decode("latin-1"))
     return ""
 
 

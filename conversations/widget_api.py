@@ -35,11 +35,16 @@ def _error(status: int, code: str, message: str, **extra) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message, **extra}}, status=status)
 
 
+def origin_normalize(origin: str) -> str:
+    """Origins compare lower-case without a trailing slash; an opaque ("null") origin is none."""
+    return "" if origin == "null" else origin.lower().rstrip("/")
+
+
 def request_origin(request: HttpRequest) -> str:
     """The browser's Origin; Chrome omits it on same-origin GETs, where the Referer serves."""
-    origin = request.headers.get("Origin", "")
-    if origin and origin != "null":
-        return origin.lower().rstrip("/")
+    origin = origin_normalize(request.headers.get("Origin", ""))
+    if origin:
+        return origin
     referer = request.headers.get("Referer", "")
     scheme, _, rest = referer.partition("://")
     if scheme in ("http", "https") and rest:
@@ -48,7 +53,7 @@ def request_origin(request: HttpRequest) -> str:
 
 
 def origin_allowed(*, origin: str, allowed_origins: list[str]) -> bool:
-    return bool(origin) and origin in {o.lower().rstrip("/") for o in allowed_origins}
+    return bool(origin) and origin in {origin_normalize(o) for o in allowed_origins}
 
 
 def _with_cors(response: HttpResponse, origin: str) -> HttpResponse:
@@ -170,16 +175,9 @@ async def sessions(request: HttpRequest, origin: str) -> HttpResponse:
 
 @widget_endpoint
 async def messages(request: HttpRequest, origin: str) -> HttpResponse:
-    visitor = await _visitor_from_request(request)
-    if visitor is None:
-        return _error(
-            401,
-            "invalid_visitor_token",
-            "Start a session first: the visitor token is missing or invalid.",
-        )
-    tenant = visitor.tenant
-    if not origin_allowed(origin=origin, allowed_origins=tenant.allowed_origins):
-        return _origin_refused()
+    visitor, refusal = await _visitor_authorized(request, origin)
+    if refusal:
+        return refusal
     if request.method == "GET":
         return await _messages_list(request, visitor)
     if request.method != "POST":
@@ -258,10 +256,8 @@ def message_json(message: Message) -> dict:
     return events.message_payload(message)
 
 
-async def _visitor_for_post(request: HttpRequest, origin: str):
-    """(visitor, None) for an authorized POST from an allowed origin, else (None, the refusal)."""
-    if request.method != "POST":
-        return None, _error(405, "method_not_allowed", "Use POST.")
+async def _visitor_authorized(request: HttpRequest, origin: str):
+    """(visitor, None) for a valid visitor token used from an allowed origin, else (None, refusal)."""
     visitor = await _visitor_from_request(request)
     if visitor is None:
         return None, _error(
@@ -271,6 +267,16 @@ async def _visitor_for_post(request: HttpRequest, origin: str):
         )
     if not origin_allowed(origin=origin, allowed_origins=visitor.tenant.allowed_origins):
         return None, _origin_refused()
+    return visitor, None
+
+
+async def _visitor_for_post(request: HttpRequest, origin: str):
+    """(visitor, None) for an authorized, not rate-limited POST, else (None, the refusal)."""
+    if request.method != "POST":
+        return None, _error(405, "method_not_allowed", "Use POST.")
+    visitor, refusal = await _visitor_authorized(request, origin)
+    if refusal:
+        return None, refusal
     retry_after = await rate_limit_hit(scope="visitor", identity=str(visitor.public_id))
     if retry_after:
         return None, _rate_limited(retry_after)
