@@ -23,7 +23,12 @@ from chatdirect.asyncdb import in_db_thread
 from chatdirect.ratelimit import rate_limit_hit
 from conversations import events, widget_selectors
 from conversations.models import Message
-from conversations.services.engine import ReplyDelta, ReplyFinished, message_handle
+from conversations.services.engine import (
+    ReplyDelta,
+    ReplyFinished,
+    message_handle,
+    message_handle_to_end,
+)
 from conversations.services.handoff import conversation_handoff_request, visitor_contact_save
 from conversations.services.visitors import visitor_session_start
 from conversations.visitor_tokens import visitor_token_make, visitor_token_read
@@ -213,23 +218,20 @@ async def _message_post(request: HttpRequest, visitor) -> HttpResponse:
         retry_after = await rate_limit_hit(scope=scope, identity=identity)
         if retry_after:
             return _rate_limited(retry_after)
-    client_message_id = str(body.get("client_message_id") or "")[:64]
-    events = message_handle(
-        tenant=visitor.tenant,
-        visitor=visitor,
-        text=text.strip(),
-        client_message_id=client_message_id,
-    )
+    message = {
+        "tenant": visitor.tenant,
+        "visitor": visitor,
+        "text": text.strip(),
+        "client_message_id": str(body.get("client_message_id") or "")[:64],
+    }
     if "text/event-stream" in request.headers.get("Accept", ""):
-        response = StreamingHttpResponse(_sse(events), content_type="text/event-stream")
+        response = StreamingHttpResponse(
+            _sse(message_handle(**message)), content_type="text/event-stream"
+        )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         return response
-    finished = None
-    async for event in events:
-        if isinstance(event, ReplyFinished):
-            finished = event
-    return JsonResponse(outcome_json(finished))
+    return JsonResponse(outcome_json(await message_handle_to_end(**message)))
 
 
 async def _sse(events: AsyncIterator) -> AsyncIterator[bytes]:

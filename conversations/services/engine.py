@@ -156,10 +156,8 @@ async def _message_handle(
 
     result: ChatResult | None = None
     failure: ProviderError | None = None
-    attempts: list[AttemptOutcome] = []
 
     async def ledger(outcome: AttemptOutcome) -> None:
-        attempts.append(outcome)
         await _in_thread(_usage_write)(
             conversation=stored.conversation, route=plan.route, plan=plan, outcome=outcome
         )
