@@ -7,6 +7,7 @@ and the cost is a plain sum of products, identical to what genai-prices computes
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib.metadata import version
@@ -62,13 +63,8 @@ def unit_prices(
     """The prices in force at `at`. `prompt_tokens` (all input classes) picks a long-context tier."""
     if provider in FREE_PROVIDERS:
         return FREE
-    override = (
-        PriceOverride.objects.filter(
-            provider=provider, model=model, effective_from__lte=at.astimezone(dt.UTC).date()
-        )
-        .order_by("-effective_from")
-        .first()
-    )
+    day = at.astimezone(dt.UTC).date()
+    override = next((o for o in _overrides_of(provider, model) if o.effective_from <= day), None)
     if override is not None:
         return UnitPrices(
             input=override.input_price,
@@ -79,6 +75,30 @@ def unit_prices(
             source=f"override {override.effective_from}",
         )
     return catalog_prices(provider=provider, model=model, at=at, prompt_tokens=prompt_tokens)
+
+
+# Overrides are a few admin-edited rows read for every ledger row. Each process keeps them for a
+# minute; an edit clears this process's copy at once (consumption.apps) and others' within the
+# minute, which is why an override should be dated ahead rather than for the current hour.
+OVERRIDE_CACHE_SECONDS = 60
+_override_cache: dict[tuple[str, str], tuple[float, list[PriceOverride]]] = {}
+
+
+def _overrides_of(provider: str, model: str) -> list[PriceOverride]:
+    """The model's overrides, newest effective date first."""
+    now = time.monotonic()
+    cached = _override_cache.get((provider, model))
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    overrides = list(
+        PriceOverride.objects.filter(provider=provider, model=model).order_by("-effective_from")
+    )
+    _override_cache[(provider, model)] = (now + OVERRIDE_CACHE_SECONDS, overrides)
+    return overrides
+
+
+def override_cache_clear(**_) -> None:
+    _override_cache.clear()
 
 
 def catalog_prices(

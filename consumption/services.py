@@ -56,43 +56,41 @@ def usage_record(
     if django_timezone.is_naive(occurred_at):
         raise ValueError("occurred_at must be timezone-aware")
 
-    with transaction.atomic():
-        existing = UsageEvent.objects.filter(request_id=request_id, attempt=attempt).first()
-        if existing is not None:
-            return existing
-        prices = unit_prices(
-            provider=provider,
-            model=model,
-            at=occurred_at,
-            prompt_tokens=input_tokens + cached_input_tokens + cache_write_tokens,
-        )
-        local_day = occurred_at.astimezone(zoneinfo.ZoneInfo(tenant.timezone)).date()
-        try:
-            with transaction.atomic():
-                event = UsageEvent.objects.create(
-                    tenant=tenant,
-                    conversation=conversation,
-                    request_id=request_id,
-                    attempt=attempt,
-                    provider=provider,
-                    model=model,
-                    key_source=key_source,
-                    outcome=outcome or "ok",
-                    **tokens,
-                    input_price=prices.input,
-                    cached_input_price=prices.cached_input,
-                    cache_write_price=prices.cache_write,
-                    output_price=prices.output,
-                    price_known=prices.known,
-                    price_source=prices.source,
-                    cost_usd=prices.cost(**tokens),
-                    occurred_at=occurred_at.astimezone(dt.UTC),
-                    local_day=local_day,
-                )
-        except IntegrityError:
-            # A concurrent retry of the same attempt won the insert.
-            return UsageEvent.objects.get(request_id=request_id, attempt=attempt)
-        _rollup_when_no_beat(tenant_id=tenant.pk, day=local_day)
+    prices = unit_prices(
+        provider=provider,
+        model=model,
+        at=occurred_at,
+        prompt_tokens=input_tokens + cached_input_tokens + cache_write_tokens,
+    )
+    local_day = occurred_at.astimezone(zoneinfo.ZoneInfo(tenant.timezone)).date()
+    # Insert first and look only on a conflict: a write is almost never a repeat, and this runs
+    # for every reply (inside the reply's transaction, so the savepoint keeps it usable).
+    try:
+        with transaction.atomic():
+            event = UsageEvent.objects.create(
+                tenant=tenant,
+                conversation=conversation,
+                request_id=request_id,
+                attempt=attempt,
+                provider=provider,
+                model=model,
+                key_source=key_source,
+                outcome=outcome or "ok",
+                **tokens,
+                input_price=prices.input,
+                cached_input_price=prices.cached_input,
+                cache_write_price=prices.cache_write,
+                output_price=prices.output,
+                price_known=prices.known,
+                price_source=prices.source,
+                cost_usd=prices.cost(**tokens),
+                occurred_at=occurred_at.astimezone(dt.UTC),
+                local_day=local_day,
+            )
+    except IntegrityError:
+        # This attempt was written before (a retried write, or a concurrent one that won).
+        return UsageEvent.objects.get(request_id=request_id, attempt=attempt)
+    _rollup_when_no_beat(tenant_id=tenant.pk, day=local_day)
     return event
 
 

@@ -16,7 +16,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from chatdirect.asyncdb import in_db_thread
-from chatdirect.ratelimit import rate_limit_hit
+from chatdirect.ratelimit import rate_limit_hit, rate_limits_hit
 from chatdirect.tenancy import SESSION_TENANT_KEY
 from conversations import events, widget_selectors
 from conversations.models import Conversation
@@ -134,20 +134,21 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
                 "message_too_long", f"Messages can be at most {limit} characters.", max_chars=limit
             )
             return
-        for scope, identity in (
-            ("visitor", str(self.visitor.public_id)),
-            ("ip", _client_ip(self.scope)),
-            ("tenant", str(self.tenant.pk)),
-        ):
-            retry_after = await rate_limit_hit(scope=scope, identity=identity)
-            if retry_after:
-                await self._error(
-                    "rate_limited",
-                    "You're sending messages too quickly. Please wait a moment and try again.",
-                    retry_after=retry_after,
-                    client_message_id=str(content.get("client_message_id") or "")[:64],
-                )
-                return
+        retry_after = await rate_limits_hit(
+            [
+                ("visitor", str(self.visitor.public_id)),
+                ("ip", _client_ip(self.scope)),
+                ("tenant", str(self.tenant.pk)),
+            ]
+        )
+        if retry_after:
+            await self._error(
+                "rate_limited",
+                "You're sending messages too quickly. Please wait a moment and try again.",
+                retry_after=retry_after,
+                client_message_id=str(content.get("client_message_id") or "")[:64],
+            )
+            return
         # Streaming runs beside the receive loop so that agent messages and other events reach this
         # socket meanwhile; the lock keeps one visitor's messages answered in order.
         task = asyncio.create_task(

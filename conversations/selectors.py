@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
@@ -13,6 +15,37 @@ def bot_identity_get(*, tenant: Tenant) -> BotIdentity:
     """The tenant's bot identity; an unsaved default when the tenant never edited it."""
     identity = BotIdentity.objects.filter(tenant=tenant).first()
     return identity or BotIdentity(tenant=tenant)
+
+
+def bot_identity_of(*, tenant: Tenant) -> BotIdentity:
+    """`bot_identity_get` for a tenant loaded with `select_related("bot_identity")`: no query then."""
+    try:
+        return tenant.bot_identity
+    except BotIdentity.DoesNotExist:
+        return BotIdentity(tenant=tenant)
+
+
+# The catalog is a handful of admin-edited rows read for every reply. Each process keeps it for a
+# minute; an edit clears this process's copy at once (conversations.apps) and others' within the
+# minute. It only sizes the prompt (context window, output budget): which model and key answer is
+# read fresh for every message (conversations.routing).
+CATALOG_CACHE_SECONDS = 60
+_catalog_cache: dict[tuple[str, str], tuple[float, AIModel | None]] = {}
+
+
+def catalog_entry_get(*, provider: str, model_id: str) -> AIModel | None:
+    key = (provider, model_id)
+    now = time.monotonic()
+    cached = _catalog_cache.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    entry = AIModel.objects.filter(provider=provider, model_id=model_id).first()
+    _catalog_cache[key] = (now + CATALOG_CACHE_SECONDS, entry)
+    return entry
+
+
+def catalog_cache_clear(**_) -> None:
+    _catalog_cache.clear()
 
 
 def conversation_list(

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views.decorators.csrf import csrf_exempt
 
 from chatdirect.asyncdb import in_db_thread
-from chatdirect.ratelimit import rate_limit_hit
+from chatdirect.ratelimit import rate_limit_hit, rate_limits_hit
 from conversations import events, widget_selectors
 from conversations.models import Message
 from conversations.services.engine import (
@@ -64,6 +64,9 @@ def origin_allowed(*, origin: str, allowed_origins: list[str]) -> bool:
 def _with_cors(response: HttpResponse, origin: str) -> HttpResponse:
     response["Access-Control-Allow-Origin"] = origin
     response["Vary"] = "Origin"
+    # What SecurityMiddleware would add: these paths are served without middleware (chatdirect.handlers).
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Referrer-Policy"] = settings.SECURE_REFERRER_POLICY or "same-origin"
     return response
 
 
@@ -78,6 +81,8 @@ def widget_endpoint(view: Callable[..., Awaitable[HttpResponse]]):
     @csrf_exempt
     @wraps(view)
     async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # ALLOWED_HOSTS, which CommonMiddleware checks elsewhere: DisallowedHost is a 400.
+        request.get_host()
         origin = request_origin(request)
         if request.method == "OPTIONS":
             response = HttpResponse(status=204)
@@ -211,13 +216,11 @@ async def _message_post(request: HttpRequest, visitor) -> HttpResponse:
         return _error(
             413, "message_too_long", f"Messages can be at most {limit} characters.", max_chars=limit
         )
-    for scope, identity in (
-        ("visitor", str(visitor.public_id)),
-        ("tenant", str(visitor.tenant_id)),
-    ):
-        retry_after = await rate_limit_hit(scope=scope, identity=identity)
-        if retry_after:
-            return _rate_limited(retry_after)
+    retry_after = await rate_limits_hit(
+        [("visitor", str(visitor.public_id)), ("tenant", str(visitor.tenant_id))]
+    )
+    if retry_after:
+        return _rate_limited(retry_after)
     message = {
         "tenant": visitor.tenant,
         "visitor": visitor,

@@ -18,7 +18,7 @@ def visitor_for_token(*, tenant_id: int, visitor_public_id: str) -> Visitor | No
     """The token's visitor, only within the token's tenant (a token never crosses tenants)."""
     try:
         return (
-            Visitor.objects.select_related("tenant__plan")
+            Visitor.objects.select_related("tenant__plan", "tenant__bot_identity")
             .filter(tenant_id=tenant_id, public_id=visitor_public_id, tenant__is_active=True)
             .first()
         )

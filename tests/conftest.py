@@ -50,10 +50,21 @@ def celery_eager(request):
 
 @pytest.fixture(autouse=True)
 def cache_cleared():
-    """Rate-limit windows and cached values must not leak from one test into the next."""
+    """Rate-limit windows and cached values must not leak from one test into the next.
+
+    The process-local copies of the model catalog and price overrides too: a test's rollback
+    removes rows without the signals that clear them.
+    """
     from django.core.cache import cache
 
+    from chatdirect.ratelimit import rate_limits_reset
+    from consumption.pricing import override_cache_clear
+    from conversations.selectors import catalog_cache_clear
+
     cache.clear()
+    rate_limits_reset()
+    catalog_cache_clear()
+    override_cache_clear()
     yield
 
 

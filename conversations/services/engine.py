@@ -27,12 +27,12 @@ from chatdirect.asyncdb import in_db_thread as _in_thread
 from chatdirect.errors import CapReached
 from consumption.services import usage_record
 from conversations import events, prompts
-from conversations.models import AIModel, Conversation, Message, Visitor
+from conversations.models import Conversation, Message, Visitor
 from conversations.providers.base import ChatRequest, ChatResult, ProviderError, TextDelta
 from conversations.providers.registry import get_adapter
 from conversations.providers.retry import AttemptOutcome, RetryPolicy, stream_with_retries
 from conversations.routing import Route, api_key_for_call, route_for
-from conversations.selectors import bot_identity_get
+from conversations.selectors import bot_identity_of, catalog_entry_get
 from conversations.services.handoff import bot_reply_cannot_help, conversation_queue, notice_text
 from tenants.models import Tenant
 from tenants.services import ConversationReservation, conversation_release, conversation_reserve
@@ -155,9 +155,15 @@ async def _message_handle(
         return
 
     result: ChatResult | None = None
+    answered: AttemptOutcome | None = None
     failure: ProviderError | None = None
 
     async def ledger(outcome: AttemptOutcome) -> None:
+        nonlocal answered
+        if outcome.result is not None:
+            # Written by reply_store, in the reply's transaction: one database trip, not two.
+            answered = outcome
+            return
         await _in_thread(_usage_write)(
             conversation=stored.conversation, route=plan.route, plan=plan, outcome=outcome
         )
@@ -181,7 +187,7 @@ async def _message_handle(
 
     if result is not None:
         reply = await _in_thread(reply_store)(
-            conversation=stored.conversation, route=plan.route, result=result, plan=plan
+            conversation=stored.conversation, route=plan.route, outcome=answered, plan=plan
         )
         yield ReplyFinished(stored.conversation, stored.message, Status.ANSWERED, reply)
         return
@@ -206,19 +212,45 @@ async def message_handle_to_end(**kwargs) -> ReplyFinished:
 def _message_accept(
     *, tenant: Tenant, visitor: Visitor, text: str, client_message_id: str
 ) -> tuple[VisitorMessageStored, _ReplyPlan | None]:
-    """Store the message (committed on its own), then decide the reply: one trip to the pool."""
-    stored = visitor_message_store(
-        tenant=tenant, visitor=visitor, text=text, client_message_id=client_message_id
-    )
-    if stored.duplicate:
-        return stored, None
-    return stored, _reply_prepare(conversation=stored.conversation)
+    """Store the message and decide the reply: one trip to the pool, one transaction.
+
+    The decision runs in a savepoint under the conversation's row lock, which the store took, so
+    nothing it raises can take the visitor's message back: the message commits, then it raises.
+    """
+    failure = None
+    with transaction.atomic():
+        stored = _visitor_message_insert(
+            tenant=tenant, visitor=visitor, text=text, client_message_id=client_message_id
+        )
+        if stored.duplicate:
+            return stored, None
+        try:
+            with transaction.atomic():
+                plan = _reply_prepare(conversation=stored.conversation, tenant=tenant)
+        except Exception as error:
+            failure = error
+    if failure is not None:
+        raise failure
+    return stored, plan
 
 
 @transaction.atomic
 def visitor_message_store(
     *, tenant: Tenant, visitor: Visitor, text: str, client_message_id: str = ""
 ) -> VisitorMessageStored:
+    return _visitor_message_insert(
+        tenant=tenant, visitor=visitor, text=text, client_message_id=client_message_id
+    )
+
+
+# A visitor's last_seen moves at most this often: it is for "seen recently", not an audit trail.
+LAST_SEEN_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def _visitor_message_insert(
+    *, tenant: Tenant, visitor: Visitor, text: str, client_message_id: str
+) -> VisitorMessageStored:
+    """The insert behind visitor_message_store; the caller holds the transaction."""
     now = timezone.now()
     if client_message_id:
         existing = (
@@ -231,25 +263,34 @@ def visitor_message_store(
         if existing is not None:
             return VisitorMessageStored(existing.conversation, existing, duplicate=True)
     conversation, created = conversation_current(tenant=tenant, visitor=visitor, now=now)
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                tenant=tenant,
-                conversation=conversation,
-                author=Message.Author.VISITOR,
-                text=text,
-                client_message_id=client_message_id,
+    message = Message(
+        tenant=tenant,
+        conversation=conversation,
+        author=Message.Author.VISITOR,
+        text=text,
+        client_message_id=client_message_id,
+    )
+    if client_message_id:
+        try:
+            with transaction.atomic():
+                message.save(force_insert=True)
+        except IntegrityError:
+            # The same resend raced us; the first one won.
+            message = Message.objects.get(
+                conversation=conversation, client_message_id=client_message_id
             )
-    except IntegrityError:
-        # The same resend raced us; the first one won.
-        message = Message.objects.get(
-            conversation=conversation, client_message_id=client_message_id
-        )
-        return VisitorMessageStored(conversation, message, duplicate=True)
-    conversation.last_activity = now
-    conversation.save(update_fields=["last_activity"])
-    Visitor.objects.filter(pk=visitor.pk).update(last_seen=now)
+            return VisitorMessageStored(conversation, message, duplicate=True)
+    else:
+        # Without a client id nothing is unique to collide on, so no savepoint is needed.
+        message.save(force_insert=True)
+    if not created:
+        conversation.last_activity = now
+        conversation.save(update_fields=["last_activity"])
+    if visitor.last_seen is None or now - visitor.last_seen >= LAST_SEEN_RESOLUTION:
+        Visitor.objects.filter(pk=visitor.pk).update(last_seen=now)
+        visitor.last_seen = now
     conversation.visitor = visitor
+    conversation.tenant = tenant
     if created:
         events.conversation_changed(conversation=conversation)
     events.message_created(conversation=conversation, message=message)
@@ -300,14 +341,8 @@ def conversation_start(*, tenant: Tenant, visitor: Visitor) -> Conversation:
     )
 
 
-@transaction.atomic
-def _reply_prepare(*, conversation: Conversation) -> _ReplyPlan:
-    conversation = (
-        Conversation.objects.select_for_update()
-        .select_related("tenant__plan")
-        .get(pk=conversation.pk)
-    )
-    tenant = conversation.tenant
+def _reply_prepare(*, conversation: Conversation, tenant: Tenant) -> _ReplyPlan:
+    """Decide who answers, and how. `conversation` is locked and fresh (conversation_current)."""
     if conversation.handled_by != Conversation.Handler.BOT:
         # An agent has it, or it waits for one: the bot stays silent.
         return _ReplyPlan(status=Status.QUEUED)
@@ -327,14 +362,15 @@ def _reply_prepare(*, conversation: Conversation) -> _ReplyPlan:
         conversation.key_source = route.key_source
         conversation.save(update_fields=["counted_period", "counted_toward_cap", "key_source"])
 
-    catalog_entry = AIModel.objects.filter(provider=route.provider, model_id=route.model).first()
+    catalog_entry = catalog_entry_get(provider=route.provider, model_id=route.model)
     request = prompts.chat_request(
         tenant=tenant,
-        identity=bot_identity_get(tenant=tenant),
+        identity=bot_identity_of(tenant=tenant),
         model=route.model,
         history=list(
-            conversation.messages.filter(
-                author__in=[Message.Author.VISITOR, Message.Author.BOT, Message.Author.AGENT]
+            Message.objects.filter(
+                conversation_id=conversation.pk,
+                author__in=[Message.Author.VISITOR, Message.Author.BOT, Message.Author.AGENT],
             )
             .order_by("-id")
             .values_list("author", "text")[: prompts.HISTORY_MESSAGES_MAX]
@@ -367,8 +403,11 @@ def _usage_write(
 
 @transaction.atomic
 def reply_store(
-    *, conversation: Conversation, route: Route, result: ChatResult, plan: _ReplyPlan
+    *, conversation: Conversation, route: Route, outcome: AttemptOutcome, plan: _ReplyPlan
 ) -> Message:
+    """The bot's reply and the ledger row of the attempt that produced it, together."""
+    result = outcome.result
+    _usage_write(conversation=conversation, route=route, plan=plan, outcome=outcome)
     reply = Message.objects.create(
         tenant_id=conversation.tenant_id,
         conversation=conversation,
