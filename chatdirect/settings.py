@@ -121,7 +121,7 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "chatdirect.channel_layer.RedisChannelLayer",
             # redis-py's default pool errors at 100 connections instead of waiting, and its 5 s
             # socket timeout equals the layer's 5 s blocking receive, so idle sockets would time
             # out under load.

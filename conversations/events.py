@@ -18,6 +18,7 @@ from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
 
+from chatdirect.asyncdb import calling_loop
 from conversations.models import Conversation, Message
 
 logger = logging.getLogger(__name__)
@@ -151,10 +152,14 @@ _pending_sends: dict[str, asyncio.Future] = {}
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop this thread was started from by sync_to_async, if it still runs."""
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    pid = getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None)
-    if loop is None or pid != os.getpid() or not loop.is_running():
+    """The event loop this thread was called from (in_db_thread or sync_to_async), if it runs."""
+    loop = calling_loop()
+    if loop is None:
+        loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+        pid = getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None)
+        if pid != os.getpid():
+            return None
+    if loop is None or not loop.is_running():
         return None
     return loop
 

@@ -67,6 +67,11 @@ class AppServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        # A channel layer serves one event loop at a time; a receive that the stopped server's
+        # loop left pending would refuse the next server's (a production process has one loop).
+        from channels.layers import channel_layers
+
+        channel_layers.backends.clear()
 
 
 def host_page(*, app_url: str, widget_id: str, lang: str = "en", hostile_css: bool = False) -> str:
