@@ -1,8 +1,11 @@
 """The widget API under load, on PostgreSQL, one ASGI process (uvicorn), the fake provider (issue 4).
 
-1. Instant provider: many concurrent visitors send messages; report messages/s and latency, and
-   ChatDirect's added latency = our end-to-end latency minus the provider's own latency measured
-   with the same request pattern straight against the fake.
+1. Instant provider. ChatDirect's added latency = our end-to-end latency minus the provider's own,
+   measured with the same request pattern straight against the fake: (a) one visitor at a time;
+   (b) capacity: many visitors sending as fast as they are answered (their latency is then mostly
+   queueing); (c) added latency under a steady load of 25/50/75% of that capacity, messages arriving
+   at a fixed rate whether or not earlier ones are answered (how a service is run, and how proxy
+   figures such as LiteLLM's are published).
 2. Provider latency 1 s: 500 conversations in flight at once on the one process, without errors.
 
 Everything (load generator, app, fake provider, PostgreSQL) shares this machine's two cores, so the
@@ -172,44 +175,78 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
 
 
+async def _open_loop(send, rate: float, seconds: float) -> tuple[list, float]:
+    """Start `send(n)` `rate` times a second for `seconds`, whatever the previous ones are doing."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    tasks = []
+    for n in range(int(rate * seconds)):
+        delay = started + n / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(send(n)))
+    results = await asyncio.gather(*tasks)
+    return results, loop.time() - started
+
+
+def _added(ours: list[float], provider: list[float]) -> str:
+    p50, p95 = _percentiles(ours)
+    d50, d95 = _percentiles(provider)
+    return f"{p50 - d50:6.1f} ms / {p95 - d95:5.1f} ms"
+
+
 async def instant(base: str, fake_port: int, widget_id: str, visitors: int, messages: int) -> None:
-    limits = httpx.Limits(max_connections=visitors * 2, max_keepalive_connections=visitors * 2)
+    limits = httpx.Limits(max_connections=visitors * 4, max_keepalive_connections=visitors * 4)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
         tokens = await asyncio.gather(*[_session(client, base, widget_id) for _ in range(visitors)])
         await asyncio.gather(*[_say(client, base, t, "warm up") for t in tokens])
 
+        # a) One visitor at a time: the pure cost of a message, nothing queued behind another.
+        alone = [await _say(client, base, tokens[0], f"alone {n}") for n in range(100)]
+        alone_direct = [await _direct(client, fake_port, f"alone {n}") for n in range(100)]
+        print("1) instant provider, non-streaming; added = ours minus the fake's own, same pattern")
+        print(
+            f"   a) one visitor at a time       added p50/p95 "
+            f"{_added([e for e, _ in alone], alone_direct)}"
+        )
+
+        # b) Saturation: every visitor sends as fast as it is answered; the process's capacity.
         async def visitor(token: str) -> list[tuple[float, dict]]:
             return [await _say(client, base, token, f"question {n}") for n in range(messages)]
 
         started = time.perf_counter()
-        results = [r for rs in await asyncio.gather(*[visitor(t) for t in tokens]) for r in rs]
+        saturated = [r for rs in await asyncio.gather(*[visitor(t) for t in tokens]) for r in rs]
         wall = time.perf_counter() - started
+        capacity = len(saturated) / wall
+        p50, p95 = _percentiles([e for e, _ in saturated])
+        print(
+            f"   b) {visitors} visitors flat out      {capacity:6.0f} messages/s   "
+            f"(end-to-end p50/p95 {p50:.0f} / {p95:.0f} ms: queueing, {visitors} waiting at once)"
+        )
 
-        async def direct_visitor() -> list[float]:
-            return [await _direct(client, fake_port, f"question {n}") for n in range(messages)]
+        # c) A steady load below capacity, as a service is run: messages arrive at a fixed rate
+        # from many visitors, whether or not earlier ones are answered.
+        failures = [b["status"] for _, b in saturated if b.get("status") != "answered"]
+        for share in (0.25, 0.5, 0.75):
+            rate = max(1.0, capacity * share)
 
-        direct = [
-            d
-            for ds in await asyncio.gather(*[direct_visitor() for _ in range(visitors)])
-            for d in ds
-        ]
+            async def send(n: int) -> tuple[float, dict]:
+                return await _say(client, base, tokens[n % visitors], f"steady {n}")
 
-    latencies = [elapsed for elapsed, _ in results]
-    failures = [body["status"] for _, body in results if body.get("status") != "answered"]
-    p50, p95 = _percentiles(latencies)
-    d50, d95 = _percentiles(direct)
+            async def send_direct(n: int) -> float:
+                return await _direct(client, fake_port, f"steady {n}")
+
+            steady, _ = await _open_loop(send, rate, seconds=8)
+            steady_direct, _ = await _open_loop(send_direct, rate, seconds=8)
+            failures += [b["status"] for _, b in steady if b.get("status") != "answered"]
+            print(
+                f"   c) steady {rate:5.0f} msg/s ({share:.0%})   added p50/p95 "
+                f"{_added([e for e, _ in steady], steady_direct)}"
+            )
     print(
-        f"1) instant provider: {visitors} concurrent visitors x {messages} messages, non-streaming"
+        f"   not answered                    {len(failures):6d}   "
+        "(each answered message stored 2 messages and 1 ledger row)"
     )
-    print(f"   messages/s                 {len(results) / wall:8.0f}")
-    print(f"   end-to-end p50 / p95       {p50:8.1f} ms / {p95:.1f} ms")
-    print(
-        f"   provider alone p50 / p95   {d50:8.1f} ms / {d95:.1f} ms  (same pattern, straight to the fake)"
-    )
-    print(
-        f"   added by ChatDirect p50/p95{p50 - d50:8.1f} ms / {p95 - d95:.1f} ms  (stores 2 messages + 1 ledger row each)"
-    )
-    print(f"   not answered               {len(failures):8d}")
 
 
 async def in_flight(base: str, widget_id: str, conversations: int) -> None:

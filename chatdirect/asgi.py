@@ -11,6 +11,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from chatdirect.handlers import http_application  # noqa: E402
 from chatdirect.websocket_urls import websocket_urlpatterns  # noqa: E402
+from conversations.providers.registry import adapters_import  # noqa: E402
+
+adapters_import()
 
 application = ProtocolTypeRouter(
     {

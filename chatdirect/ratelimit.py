@@ -66,19 +66,29 @@ async def rate_limits_hit(hits: Iterable[tuple[str, str]]) -> int | None:
 
 # --- Redis --------------------------------------------------------------------------------------
 
-# An asyncio Redis client belongs to the event loop that made its connections.
-_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# An asyncio Redis client belongs to the event loop that made its connections. Entries of closed
+# loops are dropped on lookup: open sockets keep a loop alive, so a weak key would never expire.
+_scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Enough for a burst of hundreds of visitors: each count is one short script, so a few connections
+# serve them all, where redis-py's default pool would open one per concurrent request.
+REDIS_CONNECTIONS = 32
 
 
 def _redis_script():
     loop = asyncio.get_running_loop()
-    script = _clients.get(loop)
+    script = _scripts.get(loop)
     if script is None:
-        client = redis_asyncio.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+        for stale in [known for known in _scripts if known.is_closed()]:
+            del _scripts[stale]
+        pool = redis_asyncio.BlockingConnectionPool.from_url(
+            settings.REDIS_URL,
+            max_connections=REDIS_CONNECTIONS,
+            timeout=2,
+            socket_timeout=2,
+            socket_connect_timeout=2,
         )
-        script = client.register_script(_COUNT_SCRIPT)
-        _clients[loop] = script
+        script = redis_asyncio.Redis(connection_pool=pool).register_script(_COUNT_SCRIPT)
+        _scripts[loop] = script
     return script
 
 

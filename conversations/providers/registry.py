@@ -44,6 +44,14 @@ def get_adapter(provider: str) -> ChatAdapter:
         return _adapters[provider]
 
 
+def adapters_import() -> None:
+    """Import every provider's SDK now. A server calls this at start: an import on first use takes
+    seconds (anthropic alone builds hundreds of pydantic models) and blocks the event loop, so
+    every conversation in flight would wait behind the first visitor of each provider."""
+    for path in _ADAPTER_CLASSES.values():
+        importlib.import_module(path.rsplit(".", 1)[0])
+
+
 def provider_config(provider: str) -> ProviderConfig:
     base_urls = getattr(settings, "CHATDIRECT_PROVIDER_BASE_URLS", None) or {}
     return ProviderConfig(

@@ -275,3 +275,21 @@ async def test_a_visitor_who_leaves_mid_reply_still_gets_it_stored_and_counted(
     assert reply.text == providers_on_fake.reply_text
     assert await UsageEvent.objects.filter(outcome="ok").acount() == 1
     assert (await _usage(tenant)).platform_conversations == 1
+
+
+async def test_a_catalog_edit_in_admin_sizes_the_very_next_reply(
+    tenant, widget_visitor, providers_on_fake
+):
+    """The catalog is cached per process; saving a model (as admin does) clears the cache."""
+    from conversations.models import AIModel
+
+    await widget_visitor.start()
+    await widget_visitor.say("First question")
+    model = await AIModel.objects.aget(provider="anthropic", model_id="claude-haiku-4-5")
+    model.max_output_tokens = 321
+    await sync_to_async(model.save)()
+
+    await widget_visitor.say("Second question")
+
+    sent = [r.json["max_tokens"] for r in providers_on_fake.requests_for("anthropic")]
+    assert sent[-1] == 321 and sent[0] != 321
