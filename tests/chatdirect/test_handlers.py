@@ -50,3 +50,26 @@ async def test_other_pages_keep_the_full_middleware_chain():
     assert response.status_code == 200
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "csrftoken" in response.headers.get("set-cookie", "")
+
+
+async def test_the_request_signals_still_fire_around_a_widget_request(tenant):
+    from django.core import signals
+
+    fired = []
+
+    def started(**kwargs):
+        fired.append("started")
+
+    def finished(**kwargs):
+        fired.append("finished")
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        async with _client() as client:
+            await client.post("/api/widget/v1/sessions", json={"widget_id": tenant.widget_id})
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+
+    assert fired == ["started", "finished"]
