@@ -3,12 +3,13 @@
 Upstream's group_send takes four Redis round trips (trim the group, list it, trim each member's
 queue, then a script that queues the message), and two even when nobody listens. This one takes
 two: the group's trim and listing in one pipeline, then one script that trims, checks capacity and
-queues for every member; one when the group is empty. What is stored, and where, is unchanged, so
-receivers are upstream's own code.
+queues for every member; one when the group is empty. `group_send_many` does the same for several
+groups at once. What is stored, and where, is unchanged, so receivers are upstream's own code.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 
@@ -36,28 +37,47 @@ return over_capacity
 
 class RedisChannelLayer(core.RedisChannelLayer):
     async def group_send(self, group, message):
-        assert self.require_valid_group_name(group), "Group name not valid"
-        key = self._group_key(group)
-        connection = self.connection(self.consistent_hash(group))
-        async with connection.pipeline(transaction=False) as pipe:
-            pipe.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
-            pipe.zrange(key, 0, -1)
-            _, members = await pipe.execute()
-        if not members:
-            return
-        channel_names = [member.decode("utf8") for member in members]
-        by_connection, message_for, capacity_for = self._map_channel_keys_to_connection(
-            channel_names, message
-        )
-        for index, queues in by_connection.items():
-            args = [message_for[q] for q in queues] + [capacity_for[q] for q in queues]
-            over_capacity = await self.connection(index).eval(
-                _GROUP_SEND, len(queues), *queues, *args, time.time(), int(self.expiry)
+        await self.group_send_many([(group, message)])
+
+    async def group_send_many(self, sends: list[tuple[str, dict]]) -> None:
+        """group_send for several (group, message) pairs at once: one pipeline lists every group,
+        one script per Redis host queues every member's message. An event goes to the visitor's
+        group and the tenant's inbox group together, so this halves the trips again."""
+        pairs_by_host = collections.defaultdict(list)
+        for group, message in sends:
+            assert self.require_valid_group_name(group), "Group name not valid"
+            pairs_by_host[self.consistent_hash(group)].append((group, message))
+
+        # host index -> (queue keys, one message per key, one capacity per key, groups)
+        queued = collections.defaultdict(lambda: ([], [], [], set()))
+        for index, pairs in pairs_by_host.items():
+            async with self.connection(index).pipeline(transaction=False) as pipe:
+                for group, _ in pairs:
+                    key = self._group_key(group)
+                    pipe.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
+                    pipe.zrange(key, 0, -1)
+                listed = (await pipe.execute())[1::2]
+            for (group, message), members in zip(pairs, listed, strict=True):
+                if not members:
+                    continue
+                by_host, message_for, capacity_for = self._map_channel_keys_to_connection(
+                    [member.decode("utf8") for member in members], message
+                )
+                for host, queue_keys in by_host.items():
+                    keys, messages, capacities, groups = queued[host]
+                    keys.extend(queue_keys)
+                    messages.extend(message_for[q] for q in queue_keys)
+                    capacities.extend(capacity_for[q] for q in queue_keys)
+                    groups.add(group)
+
+        for host, (keys, messages, capacities, groups) in queued.items():
+            over_capacity = await self.connection(host).eval(
+                _GROUP_SEND, len(keys), *keys, *messages, *capacities, time.time(), int(self.expiry)
             )
             if over_capacity > 0:
                 logger.info(
                     "%s of %s channels over capacity in group %s",
                     over_capacity,
-                    len(channel_names),
-                    group,
+                    len(keys),
+                    ", ".join(sorted(groups)),
                 )

@@ -84,33 +84,38 @@ def conversation_payload(conversation: Conversation, *, for_inbox: bool) -> dict
 
 def message_created(*, conversation: Conversation, message: Message) -> None:
     """Tell the visitor and the tenant's agents about a stored message, once it is committed."""
-    body = message_payload(message)
-    conversation_id = str(conversation.public_id)
+    event = {
+        "type": "message",
+        "conversation_id": str(conversation.public_id),
+        "message": message_payload(message),
+    }
     _after_commit(
-        visitor_group(conversation.visitor_id),
-        {"type": "message", "conversation_id": conversation_id, "message": body},
-    )
-    _after_commit(
-        inbox_group(conversation.tenant_id),
-        {"type": "message", "conversation_id": conversation_id, "message": body},
+        [
+            (visitor_group(conversation.visitor_id), event),
+            (inbox_group(conversation.tenant_id), event),
+        ]
     )
 
 
 def conversation_changed(*, conversation: Conversation) -> None:
     """Status, handler or assignee changed (or the conversation is new)."""
     _after_commit(
-        visitor_group(conversation.visitor_id),
-        {
-            "type": "conversation",
-            "conversation": conversation_payload(conversation, for_inbox=False),
-        },
-    )
-    _after_commit(
-        inbox_group(conversation.tenant_id),
-        {
-            "type": "conversation",
-            "conversation": conversation_payload(conversation, for_inbox=True),
-        },
+        [
+            (
+                visitor_group(conversation.visitor_id),
+                {
+                    "type": "conversation",
+                    "conversation": conversation_payload(conversation, for_inbox=False),
+                },
+            ),
+            (
+                inbox_group(conversation.tenant_id),
+                {
+                    "type": "conversation",
+                    "conversation": conversation_payload(conversation, for_inbox=True),
+                },
+            ),
+        ]
     )
 
 
@@ -121,30 +126,33 @@ def agent_typing(*, conversation: Conversation, agent) -> None:
     )
 
 
-def _after_commit(group: str, event: dict) -> None:
-    transaction.on_commit(lambda: group_publish(group, event))
+def _after_commit(sends: list[tuple[str, dict]]) -> None:
+    transaction.on_commit(lambda: groups_publish(sends))
 
 
 def group_publish(group: str, event: dict) -> None:
-    """Send from sync code (a service's on-commit hook, a sync view).
+    groups_publish([(group, event)])
 
-    On a server, the send is handed to the event loop that runs the calling request and this
+
+def groups_publish(sends: list[tuple[str, dict]]) -> None:
+    """Send events to groups from sync code (a service's on-commit hook, a sync view).
+
+    On a server, the sends are handed to the event loop that runs the calling request and this
     thread goes on at once: a database thread must not wait on channel layer round trips (under
     load, that wait starved the database pool; bench/bench_widget.py). Sends to one group keep
     their order. Elsewhere (a management command, a test without a loop) it simply blocks.
     """
-    message = {"type": EVENT_TYPE, "event": event}
+    messages = [(group, {"type": EVENT_TYPE, "event": event}) for group, event in sends]
     loop = _server_loop()
     if loop is not None:
-        loop.call_soon_threadsafe(_enqueue, group, message)
+        loop.call_soon_threadsafe(_enqueue, messages)
         return
-    layer = get_channel_layer()
-    if layer is None:
+    if get_channel_layer() is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, message)
+        async_to_sync(_send)(messages)
     except Exception:
-        logger.exception("Could not publish a live event to %s", group)
+        logger.exception("Could not publish live events to %s", [g for g, _ in messages])
 
 
 # The latest pending send per group, so that the next one for that group waits for it.
@@ -164,30 +172,43 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
     return loop
 
 
-def _enqueue(group: str, message: dict) -> None:
-    previous = _pending_sends.get(group)
-    send = asyncio.ensure_future(_send_after(previous, group, message))
-    _pending_sends[group] = send
+def _enqueue(messages: list[tuple[str, dict]]) -> None:
+    groups = {group for group, _ in messages}
+    previous = [_pending_sends[g] for g in groups if g in _pending_sends]
+    send = asyncio.ensure_future(_send_after(previous, messages))
+    for group in groups:
+        _pending_sends[group] = send
 
     def forget(done: asyncio.Future) -> None:
-        if _pending_sends.get(group) is done:
-            del _pending_sends[group]
+        for group in groups:
+            if _pending_sends.get(group) is done:
+                del _pending_sends[group]
 
     send.add_done_callback(forget)
 
 
-async def _send_after(previous: asyncio.Future | None, group: str, message: dict) -> None:
-    if previous is not None:
-        await asyncio.wait([previous])
-    layer = get_channel_layer()
-    if layer is None:
-        return
+async def _send_after(previous: list[asyncio.Future], messages: list[tuple[str, dict]]) -> None:
+    if previous:
+        await asyncio.wait(previous)
     try:
-        await layer.group_send(group, message)
+        await _send(messages)
     except Exception:
         # A live event is a courtesy on top of what is stored: whoever misses it catches up
         # from the database (`messages?after=`, the inbox), so a layer outage is not an error.
-        logger.exception("Could not publish a live event to %s", group)
+        logger.exception("Could not publish live events to %s", [g for g, _ in messages])
+
+
+async def _send(messages: list[tuple[str, dict]]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    # The Redis layer (chatdirect.channel_layer) sends to several groups in one round trip.
+    send_many = getattr(layer, "group_send_many", None)
+    if send_many is not None:
+        await send_many(messages)
+        return
+    for group, message in messages:
+        await layer.group_send(group, message)
 
 
 # --- presence -----------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The Redis channel layer's two-trip group_send delivers exactly what upstream's does."""
 
+import asyncio
+
 import pytest
 from django.conf import settings
 
@@ -35,7 +37,6 @@ async def test_a_group_nobody_joined_takes_the_message_quietly(layer):
 
 
 async def test_a_left_member_gets_nothing_and_a_full_queue_drops_the_overflow(layer, caplog):
-    import asyncio
     import logging
 
     caplog.set_level(logging.INFO, logger="chatdirect.channel_layer")
@@ -51,3 +52,22 @@ async def test_a_left_member_gets_nothing_and_a_full_queue_drops_the_overflow(la
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(layer.receive(leaves), 0.3)
     assert "1 of 1 channels over capacity in group room" in caplog.text
+
+
+async def test_several_groups_in_one_call_each_get_their_own_message(layer):
+    visitor, agent, bystander = [await layer.new_channel() for _ in range(3)]
+    await layer.group_add("visitor", visitor)
+    await layer.group_add("inbox", agent)
+
+    await layer.group_send_many(
+        [
+            ("visitor", {"type": "chat.event", "for": "visitor"}),
+            ("inbox", {"type": "chat.event", "for": "inbox"}),
+            ("nobody", {"type": "chat.event", "for": "nobody"}),
+        ]
+    )
+
+    assert (await layer.receive(visitor))["for"] == "visitor"
+    assert (await layer.receive(agent))["for"] == "inbox"
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(layer.receive(bystander), 0.3)
