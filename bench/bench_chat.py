@@ -273,6 +273,15 @@ async def in_flight(base: str, widget_id: str, conversations: int) -> None:
     print(f"   errors / not answered      {len(failures):8d}   {sorted(set(failures))[:3]}")
 
 
+def _machine_speed() -> float:
+    """Milliseconds for a fixed pure-Python loop: this VM's speed drifts, and this says by how much."""
+    started = time.process_time()
+    total = 0
+    for n in range(1_000_000):
+        total += n * n
+    return (time.process_time() - started) * 1000
+
+
 def main() -> None:
     visitors = int(os.environ.get("BENCH_VISITORS", "50"))
     messages = int(os.environ.get("BENCH_MESSAGES", "20"))
@@ -287,6 +296,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{app_port}"
         print(
             "chat: uvicorn (1 process) + PostgreSQL + Redis + fake Anthropic, on this 2-core machine"
+            f" (machine speed: a fixed loop takes {_machine_speed():.0f} ms; lower is faster)"
         )
         asyncio.run(instant(base, fake_port, tenant.widget_id, visitors, messages))
         for process in processes:
