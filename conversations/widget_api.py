@@ -8,8 +8,9 @@ tenant's allowed origins), rate-limits, then calls one service or selector.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from functools import wraps
 
 from channels.layers import get_channel_layer
@@ -70,13 +71,16 @@ def _with_cors(response: HttpResponse, origin: str) -> HttpResponse:
     return response
 
 
-def widget_endpoint(view: Callable[..., Awaitable[HttpResponse]]):
-    """CORS preflight, JSON parsing and the origin check shared by every widget endpoint.
+def widget_endpoint(view=None, *, ip_limit: bool = True):
+    """CORS preflight, the per-IP rate limit and CORS headers shared by every widget endpoint.
 
     The preflight cannot name a tenant, so it is answered for any origin; the real request is then
     refused unless its origin is one of the tenant's allowed origins (the view resolves the tenant
-    and calls `allowed`).
+    and calls `origin_allowed`). `ip_limit=False` is for a view that counts the IP itself, together
+    with its other limits.
     """
+    if view is None:
+        return functools.partial(widget_endpoint, ip_limit=ip_limit)
 
     @csrf_exempt
     @wraps(view)
@@ -90,14 +94,18 @@ def widget_endpoint(view: Callable[..., Awaitable[HttpResponse]]):
             response["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
             response["Access-Control-Max-Age"] = "600"
             return _with_cors(response, origin or "*")
-        client_ip = request.META.get("REMOTE_ADDR", "")
-        retry_after = await rate_limit_hit(scope="ip", identity=client_ip)
-        if retry_after:
-            return _with_cors(_rate_limited(retry_after), origin)
+        if ip_limit:
+            retry_after = await rate_limit_hit(scope="ip", identity=_client_ip(request))
+            if retry_after:
+                return _with_cors(_rate_limited(retry_after), origin)
         # CORS headers go on refusals too, so the widget can read the reason and show it.
         return _with_cors(await view(request, origin, *args, **kwargs), origin)
 
     return wrapper
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "")
 
 
 def _rate_limited(retry_after: int) -> JsonResponse:
@@ -123,16 +131,28 @@ def _json_body(request: HttpRequest) -> dict | None:
     return body if isinstance(body, dict) else None
 
 
-async def _visitor_from_request(request: HttpRequest):
+def _token_identity(request: HttpRequest) -> tuple[int, str] | None:
+    """(tenant id, visitor public id) from a validly signed bearer token; no database needed."""
     authorization = request.headers.get("Authorization", "")
     scheme, _, token = authorization.partition(" ")
-    identity = visitor_token_read(token.strip()) if scheme.lower() == "bearer" else None
+    return visitor_token_read(token.strip()) if scheme.lower() == "bearer" else None
+
+
+async def _visitor_from_request(request: HttpRequest):
+    identity = _token_identity(request)
     if identity is None:
         return None
     tenant_id, visitor_public_id = identity
     return await in_db_thread(widget_selectors.visitor_for_token)(
         tenant_id=tenant_id, visitor_public_id=visitor_public_id
     )
+
+
+_INVALID_TOKEN = (
+    401,
+    "invalid_visitor_token",
+    "Start a session first: the visitor token is missing or invalid.",
+)
 
 
 @widget_endpoint
@@ -183,16 +203,41 @@ async def sessions(request: HttpRequest, origin: str) -> HttpResponse:
     )
 
 
-@widget_endpoint
+@widget_endpoint(ip_limit=False)
 async def messages(request: HttpRequest, origin: str) -> HttpResponse:
-    visitor, refusal = await _visitor_authorized(request, origin)
-    if refusal:
-        return refusal
+    """Every chat message comes through here, so its checks cost as few round trips as possible:
+    the token names the visitor and tenant without the database, so all of the request's rate
+    limits are counted in one Redis call while the visitor is loaded."""
+    if request.method not in ("GET", "POST"):
+        return _error(405, "method_not_allowed", "Use GET or POST.")
+    identity = _token_identity(request)
+    if identity is None:
+        retry_after = await rate_limit_hit(scope="ip", identity=_client_ip(request))
+        return _rate_limited(retry_after) if retry_after else _error(*_INVALID_TOKEN)
+    tenant_id, visitor_public_id = identity
+    message, body_refusal = (
+        _message_from_body(request) if request.method == "POST" else (None, None)
+    )
+    limits = [("ip", _client_ip(request))]
+    if message is not None:  # a refused body does not count against the visitor
+        limits += [("visitor", visitor_public_id), ("tenant", str(tenant_id))]
+    retry_after, visitor = await asyncio.gather(
+        rate_limits_hit(limits),
+        in_db_thread(widget_selectors.visitor_for_token)(
+            tenant_id=tenant_id, visitor_public_id=visitor_public_id
+        ),
+    )
+    if retry_after:
+        return _rate_limited(retry_after)
+    if visitor is None:
+        return _error(*_INVALID_TOKEN)
+    if not origin_allowed(origin=origin, allowed_origins=visitor.tenant.allowed_origins):
+        return _origin_refused()
     if request.method == "GET":
         return await _messages_list(request, visitor)
-    if request.method != "POST":
-        return _error(405, "method_not_allowed", "Use GET or POST.")
-    return await _message_post(request, visitor)
+    if body_refusal is not None:
+        return body_refusal
+    return await _message_post(request, visitor, message)
 
 
 async def _messages_list(request: HttpRequest, visitor) -> HttpResponse:
@@ -206,27 +251,25 @@ async def _messages_list(request: HttpRequest, visitor) -> HttpResponse:
     return JsonResponse({"messages": [message_json(m) for m in rows]})
 
 
-async def _message_post(request: HttpRequest, visitor) -> HttpResponse:
+def _message_from_body(request: HttpRequest) -> tuple[dict | None, JsonResponse | None]:
+    """({"text", "client_message_id"}, None) for a valid message body, else (None, the refusal)."""
     body = _json_body(request)
     text = body.get("text") if body else None
     if not isinstance(text, str) or not text.strip():
-        return _error(400, "bad_request", 'Send JSON like {"text": "Hello"}.')
+        return None, _error(400, "bad_request", 'Send JSON like {"text": "Hello"}.')
     limit = settings.CHATDIRECT_MESSAGE_MAX_CHARS
     if len(text) > limit:
-        return _error(
+        return None, _error(
             413, "message_too_long", f"Messages can be at most {limit} characters.", max_chars=limit
         )
-    retry_after = await rate_limits_hit(
-        [("visitor", str(visitor.public_id)), ("tenant", str(visitor.tenant_id))]
-    )
-    if retry_after:
-        return _rate_limited(retry_after)
-    message = {
-        "tenant": visitor.tenant,
-        "visitor": visitor,
+    return {
         "text": text.strip(),
         "client_message_id": str(body.get("client_message_id") or "")[:64],
-    }
+    }, None
+
+
+async def _message_post(request: HttpRequest, visitor, fields: dict) -> HttpResponse:
+    message = {"tenant": visitor.tenant, "visitor": visitor, **fields}
     if "text/event-stream" in request.headers.get("Accept", ""):
         response = StreamingHttpResponse(
             _sse(message_handle(**message)), content_type="text/event-stream"
@@ -265,11 +308,7 @@ async def _visitor_authorized(request: HttpRequest, origin: str):
     """(visitor, None) for a valid visitor token used from an allowed origin, else (None, refusal)."""
     visitor = await _visitor_from_request(request)
     if visitor is None:
-        return None, _error(
-            401,
-            "invalid_visitor_token",
-            "Start a session first: the visitor token is missing or invalid.",
-        )
+        return None, _error(*_INVALID_TOKEN)
     if not origin_allowed(origin=origin, allowed_origins=visitor.tenant.allowed_origins):
         return None, _origin_refused()
     return visitor, None
@@ -351,15 +390,9 @@ SSE_MAX_SECONDS = 300
 @widget_endpoint
 async def live(request: HttpRequest, origin: str) -> HttpResponse:
     """Server-sent events of the visitor's live events: the fallback when websockets are blocked."""
-    visitor = await _visitor_from_request(request)
-    if visitor is None:
-        return _error(
-            401,
-            "invalid_visitor_token",
-            "Start a session first: the visitor token is missing or invalid.",
-        )
-    if not origin_allowed(origin=origin, allowed_origins=visitor.tenant.allowed_origins):
-        return _origin_refused()
+    visitor, refusal = await _visitor_authorized(request, origin)
+    if refusal:
+        return refusal
     response = StreamingHttpResponse(_live_stream(visitor.pk), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

@@ -161,6 +161,27 @@ async def test_visitor_rate_limit_answers_429_with_retry_after(
     assert "too quickly" in response.json()["error"]["message"]
 
 
+async def test_a_refused_message_does_not_use_up_the_visitors_allowance(
+    widget_visitor, providers_on_fake, settings
+):
+    settings.CHATDIRECT_RATE_LIMITS = {**settings.CHATDIRECT_RATE_LIMITS, "visitor": (1, 60)}
+    await widget_visitor.start()
+    assert (await widget_visitor.say("   ")).status_code == 400
+    assert (await widget_visitor.say("x" * 100_000)).status_code == 413
+
+    assert (await widget_visitor.say("Now a real question")).json()["status"] == "answered"
+    assert (await widget_visitor.say("And another")).status_code == 429
+
+
+async def test_forged_tokens_still_count_against_the_address(widget_visitor, settings):
+    settings.CHATDIRECT_RATE_LIMITS = {**settings.CHATDIRECT_RATE_LIMITS, "ip": (2, 60)}
+    widget_visitor.token = "forged.token"
+
+    statuses = [(await widget_visitor.say("hi")).status_code for _ in range(3)]
+
+    assert statuses == [401, 401, 429]
+
+
 async def test_a_resent_message_is_not_duplicated(widget_visitor, providers_on_fake):
     await widget_visitor.start()
     first = (await widget_visitor.say("Hello", client_message_id="c-1")).json()
