@@ -33,12 +33,16 @@ def usage_record(
     output_tokens: int = 0,
     outcome: str = "ok",
     occurred_at: dt.datetime | None = None,
+    first_write: bool = False,
 ) -> UsageEvent:
     """Write the ledger row for one provider attempt, priced now, once.
 
     Token classes do not overlap (as in conversations.providers.base.TokenUsage). Writing the same
     (request_id, attempt) again returns the row already stored, so a retried write never double
-    counts. Sync on purpose; async callers wrap it in sync_to_async.
+    counts. `first_write=True` is the caller's word that this (request_id, attempt) was never
+    written (it made the request id itself): the insert then needs no savepoint to recover from a
+    conflict, two round trips less inside the chat reply's transaction. Sync on purpose; async
+    callers wrap it in sync_to_async.
     """
     tokens = {
         "input_tokens": input_tokens,
@@ -63,33 +67,36 @@ def usage_record(
         prompt_tokens=input_tokens + cached_input_tokens + cache_write_tokens,
     )
     local_day = occurred_at.astimezone(zoneinfo.ZoneInfo(tenant.timezone)).date()
-    # Insert first and look only on a conflict: a write is almost never a repeat, and this runs
-    # for every reply (inside the reply's transaction, so the savepoint keeps it usable).
-    try:
-        with transaction.atomic():
-            event = UsageEvent.objects.create(
-                tenant=tenant,
-                conversation=conversation,
-                request_id=request_id,
-                attempt=attempt,
-                provider=provider,
-                model=model,
-                key_source=key_source,
-                outcome=outcome or "ok",
-                **tokens,
-                input_price=prices.input,
-                cached_input_price=prices.cached_input,
-                cache_write_price=prices.cache_write,
-                output_price=prices.output,
-                price_known=prices.known,
-                price_source=prices.source,
-                cost_usd=prices.cost(**tokens),
-                occurred_at=occurred_at.astimezone(dt.UTC),
-                local_day=local_day,
-            )
-    except IntegrityError:
-        # This attempt was written before (a retried write, or a concurrent one that won).
-        return UsageEvent.objects.get(request_id=request_id, attempt=attempt)
+    event = UsageEvent(
+        tenant=tenant,
+        conversation=conversation,
+        request_id=request_id,
+        attempt=attempt,
+        provider=provider,
+        model=model,
+        key_source=key_source,
+        outcome=outcome or "ok",
+        **tokens,
+        input_price=prices.input,
+        cached_input_price=prices.cached_input,
+        cache_write_price=prices.cache_write,
+        output_price=prices.output,
+        price_known=prices.known,
+        price_source=prices.source,
+        cost_usd=prices.cost(**tokens),
+        occurred_at=occurred_at.astimezone(dt.UTC),
+        local_day=local_day,
+    )
+    if first_write:
+        event.save(force_insert=True)
+    else:
+        # Insert first and look only on a conflict: a write is almost never a repeat.
+        try:
+            with transaction.atomic():
+                event.save(force_insert=True)
+        except IntegrityError:
+            # This attempt was written before (a retried write, or a concurrent one that won).
+            return UsageEvent.objects.get(request_id=request_id, attempt=attempt)
     _rollup_when_no_beat(tenant_id=tenant.pk, day=local_day)
     return event
 

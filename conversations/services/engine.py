@@ -433,6 +433,7 @@ def _usage_write(
         cache_write_tokens=usage.cache_write_tokens if usage else 0,
         output_tokens=usage.output_tokens if usage else 0,
         outcome="ok" if outcome.result else outcome.error.kind,
+        first_write=True,  # plan.request_id is new for this message, and each attempt is written once
     )
 
 
