@@ -105,7 +105,7 @@ async def _redis_count(counters: list[tuple[str, int, int]]) -> list[int]:
 
 # --- one process (the embedded default) ---------------------------------------------------------
 
-_local: dict[str, tuple[int, float]] = {}  # key -> (count, window end, monotonic)
+_local: dict[str, tuple[int, float]] = {}  # key -> (count, monotonic time its window ends)
 _LOCAL_SWEEP_AT = 10_000
 
 

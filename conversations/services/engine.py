@@ -235,15 +235,6 @@ def _message_accept(
     return stored, plan
 
 
-@transaction.atomic
-def visitor_message_store(
-    *, tenant: Tenant, visitor: Visitor, text: str, client_message_id: str = ""
-) -> VisitorMessageStored:
-    return _visitor_message_insert(
-        tenant=tenant, visitor=visitor, text=text, client_message_id=client_message_id
-    )
-
-
 # A visitor's last_seen moves at most this often: it is for "seen recently", not an audit trail.
 LAST_SEEN_RESOLUTION = dt.timedelta(minutes=1)
 
@@ -251,7 +242,7 @@ LAST_SEEN_RESOLUTION = dt.timedelta(minutes=1)
 def _visitor_message_insert(
     *, tenant: Tenant, visitor: Visitor, text: str, client_message_id: str
 ) -> VisitorMessageStored:
-    """The insert behind visitor_message_store; the caller holds the transaction."""
+    """Store the visitor's message in its current conversation; the caller holds the transaction."""
     now = timezone.now()
     if client_message_id:
         existing = (
