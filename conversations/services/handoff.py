@@ -188,14 +188,12 @@ def conversation_hand_back(*, tenant: Tenant, conversation: Conversation, agent)
         raise NoBotInHumanMode()
     if conversation.status == Conversation.Status.RESOLVED:
         raise ConversationClosed()
-    conversation.handled_by = Conversation.Handler.BOT
-    conversation.status = Conversation.Status.OPEN
-    conversation.assigned_agent = None
-    conversation.save(update_fields=["handled_by", "status", "assigned_agent"])
-    events.conversation_changed(conversation=conversation)
-    _system_message(
+    _handler_set(
         conversation=conversation,
-        text=notice_text(tenant=tenant, kind="handed_back", name=events.agent_display_name(agent)),
+        handled_by=Conversation.Handler.BOT,
+        assigned_agent=None,
+        notice_kind="handed_back",
+        notice_agent=agent,
     )
     return conversation
 
@@ -261,11 +259,13 @@ def visitor_contact_save(
 def _locked(*, tenant: Tenant, conversation: Conversation) -> Conversation:
     # Filtering on the tenant again makes a conversation of another tenant impossible to act on,
     # whatever the caller passed in.
-    return (
+    locked = (
         Conversation.objects.select_for_update(of=("self",))
         .select_related("visitor", "assigned_agent")
         .get(tenant=tenant, pk=conversation.pk)
     )
+    locked.tenant = tenant  # the row matched it: no query to read it back
+    return locked
 
 
 def _visitor_conversation_locked(*, tenant: Tenant, visitor: Visitor) -> Conversation:
@@ -279,15 +279,30 @@ def _visitor_conversation_locked(*, tenant: Tenant, visitor: Visitor) -> Convers
 
 
 def _assign(*, conversation: Conversation, agent) -> None:
-    conversation.handled_by = Conversation.Handler.AGENT
+    _handler_set(
+        conversation=conversation,
+        handled_by=Conversation.Handler.AGENT,
+        assigned_agent=agent,
+        notice_kind="joined",
+        notice_agent=agent,
+    )
+
+
+def _handler_set(
+    *, conversation: Conversation, handled_by: str, assigned_agent, notice_kind: str, notice_agent
+) -> None:
+    """Open the conversation with a new handler, tell everyone, and say so in the thread."""
+    conversation.handled_by = handled_by
     conversation.status = Conversation.Status.OPEN
-    conversation.assigned_agent = agent
+    conversation.assigned_agent = assigned_agent
     conversation.save(update_fields=["handled_by", "status", "assigned_agent"])
     events.conversation_changed(conversation=conversation)
     _system_message(
         conversation=conversation,
         text=notice_text(
-            tenant=conversation.tenant, kind="joined", name=events.agent_display_name(agent)
+            tenant=conversation.tenant,
+            kind=notice_kind,
+            name=events.agent_display_name(notice_agent),
         ),
     )
 
