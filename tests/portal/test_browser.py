@@ -21,6 +21,7 @@ from conversations.models import Conversation
 from tenants.models import Membership, Plan, Tenant
 from tenants.services import membership_set, tenant_create, user_create
 from tests.portal.conftest import PASSWORD, conversation_make
+from tests.widget.live import CHROMIUM, CHROMIUM_ARGS
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls in the test itself
 # are still plain synchronous calls, so its async-safety guard does not apply.
@@ -32,14 +33,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 KEY = "sk-ant-api03-browser-test-key-000000000000Wk7s"
 
