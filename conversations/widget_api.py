@@ -11,7 +11,6 @@ import asyncio
 import functools
 import json
 from collections.abc import AsyncIterator
-from functools import wraps
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -83,7 +82,7 @@ def widget_endpoint(view=None, *, ip_limit: bool = True):
         return functools.partial(widget_endpoint, ip_limit=ip_limit)
 
     @csrf_exempt
-    @wraps(view)
+    @functools.wraps(view)
     async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         # ALLOWED_HOSTS, which CommonMiddleware checks elsewhere: DisallowedHost is a 400.
         request.get_host()
